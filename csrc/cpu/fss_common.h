@@ -1,0 +1,103 @@
+// Internal helpers shared by the DPF and DCF kernels (docs/kernels.md).
+#pragma once
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "aes_internal.h"
+#include "fsskernels/aes.h"
+#include "fsskernels/errors.h"
+#include "fsskernels/fss.h"
+#include "fsskernels/keyformat.h"
+
+namespace fss {
+namespace detail {
+
+constexpr int kGroup = 16;               // keys walked in lockstep (fills the VAES pipeline)
+constexpr uint64_t kChunkKeys = 2048;    // keys per thread task
+
+inline uint64_t mask_bits(int m) { return m >= 64 ? ~uint64_t(0) : (uint64_t(1) << m) - 1; }
+inline int slot_width(int out_bits) { int w = 1; while (w < out_bits) w <<= 1; return w; }
+
+// Constant-time helpers (no branches on secret data).
+inline uint64_t ct_mask(uint64_t bit) { return uint64_t(0) - (bit & 1); }          // 0 or all ones
+inline uint64_t ct_eq(uint64_t a, uint64_t b) { uint64_t d = a ^ b; return 1 ^ ((d | (0 - d)) >> 63); }
+inline Block ct_sel(uint64_t mask, Block if_set, Block if_clear) {
+  return Block{(if_set.lo & mask) | (if_clear.lo & ~mask), (if_set.hi & mask) | (if_clear.hi & ~mask)};
+}
+inline uint64_t ct_sel64(uint64_t mask, uint64_t if_set, uint64_t if_clear) { return (if_set & mask) | (if_clear & ~mask); }
+inline Block clear_low2(Block b) { return Block{b.lo & ~uint64_t(3), b.hi}; }
+
+// Slot j (width w) of a block as a 128-bit LE integer (public j).
+inline uint64_t get_slot(Block b, uint64_t j, int w) {
+  const uint64_t pos = j * static_cast<uint64_t>(w);
+  const uint64_t word = (pos >> 6) ? b.hi : b.lo;
+  return w == 64 ? word : (word >> (pos & 63)) & ((uint64_t(1) << w) - 1);
+}
+inline void put_slot(Block& b, uint64_t j, int w, uint64_t v) {
+  const uint64_t pos = j * static_cast<uint64_t>(w);
+  uint64_t& word = (pos >> 6) ? b.hi : b.lo;
+  word |= w == 64 ? v : (v & ((uint64_t(1) << w) - 1)) << (pos & 63);
+}
+
+inline uint64_t load_value(const uint8_t* p, int vb) {
+  switch (vb) {
+    case 1: return p[0];
+    case 2: { uint16_t v; std::memcpy(&v, p, 2); return v; }
+    case 4: { uint32_t v; std::memcpy(&v, p, 4); return v; }
+    default: { uint64_t v; std::memcpy(&v, p, 8); return v; }
+  }
+}
+inline void store_value(uint8_t* p, int vb, uint64_t v) { std::memcpy(p, &v, static_cast<size_t>(vb)); }
+
+// Per-call randomness: the AES-CTR master key R, expanded (docs/kernels.md section 1).
+struct RootRng {
+  AesKey key;
+  explicit RootRng(const uint8_t* seed16) {
+    uint8_t r[16];
+    if (seed16) std::memcpy(r, seed16, 16); else os_random_key(r);
+    aes_expand_key(r, &key);
+    std::memset(r, 0, 16);
+  }
+  ~RootRng() { std::memset(&key, 0, sizeof(key)); }
+  // Root seeds of keys [k0, k0 + n): s0[i] = AES_R(2(k0+i)), s1[i] = AES_R(2(k0+i)+1), low bits cleared.
+  void roots(uint64_t k0, int n, Block* s0, Block* s1) const {
+    Block ctr[2 * kGroup], out[2 * kGroup];
+    for (int i = 0; i < 2 * n; ++i) {
+      const uint64_t c = 2 * k0 + static_cast<uint64_t>(i);
+      ctr[i] = Block{c, 0};
+    }
+    current_enc()(key, ctr, out, static_cast<size_t>(2 * n));
+    for (int i = 0; i < n; ++i) { s0[i] = clear_low2(out[2 * i]); s1[i] = clear_low2(out[2 * i + 1]); }
+    std::memset(out, 0, sizeof(out));
+  }
+};
+
+// Validates GenArgs common to DPF and DCF; returns the key layout.
+KeyLayout check_gen_args(const GenArgs& a, Scheme scheme);
+// Validates EvalArgs; returns the parsed key view (scheme must match).
+KeyView check_eval_args(const EvalArgs& a, Scheme scheme);
+
+// Runs body(k0, k1) over [0, count) in chunks on fss::num_threads() threads.
+// Exceptions inside the body are not allowed (kernels validate first).
+template <class F>
+void parallel_chunks(uint64_t count, F&& body) {
+  const uint64_t nchunks = (count + kChunkKeys - 1) / kChunkKeys;
+  const int nt = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(num_threads()), std::max<uint64_t>(nchunks, 1)));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+  for (int64_t c = 0; c < static_cast<int64_t>(nchunks); ++c) {
+    const uint64_t k0 = static_cast<uint64_t>(c) * kChunkKeys;
+    body(k0, std::min(count, k0 + kChunkKeys));
+  }
+}
+
+// The DPF tree walk shared by DPF Gen and one-bit DCF Gen: builds the L correction words
+// for `alpha` (secret, handled in constant time) and returns the leaf seeds/bits per party.
+void dpf_gen_tree(int bits, int levels, int n, const uint64_t* alpha, Block* s0, Block* s1,
+                  uint64_t* t0, uint64_t* t1, uint8_t* cw0, uint8_t* cw1, uint64_t stride_bytes);
+
+}  // namespace detail
+}  // namespace fss

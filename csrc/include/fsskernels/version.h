@@ -1,0 +1,6 @@
+// fsskernels/version.h
+#pragma once
+#define FSSKERNELS_VERSION_MAJOR 0
+#define FSSKERNELS_VERSION_MINOR 1
+#define FSSKERNELS_VERSION_PATCH 0
+#define FSSKERNELS_VERSION_STRING "0.1.0"

@@ -1,0 +1,60 @@
+"""Build driver: setuptools hands the compiled modules to CMake (see CMakeLists.txt).
+
+Environment:
+  FSS_CUDA=auto|0|1    build the CUDA module when nvcc is found (auto), never, or always
+  FSS_CUDA_ARCHS=90    CUDA architectures (semicolon- or comma-separated)
+  FSS_BUILD_JOBS=N     parallel compile jobs (default: all cores)
+"""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+ROOT = Path(__file__).resolve().parent
+
+
+class CMakeExtension(Extension):
+    """Placeholder extension: CMake builds every module of the package in one go."""
+
+    def __init__(self, name: str):
+        super().__init__(name, sources=[])
+
+
+def _cuda_setting() -> str:
+    value = os.environ.get("FSS_CUDA", "auto").strip().lower()
+    mapping = {"auto": "AUTO", "1": "ON", "on": "ON", "yes": "ON", "0": "OFF", "off": "OFF", "no": "OFF"}
+    if value not in mapping:
+        raise ValueError(f"FSS_CUDA must be auto, 0 or 1, not {value!r}")
+    return mapping[value]
+
+
+class CMakeBuild(build_ext):
+    def build_extension(self, ext: Extension) -> None:
+        out_dir = Path(self.get_ext_fullpath(ext.name)).parent.resolve()
+        build_dir = Path(self.build_temp).resolve() / "cmake"
+        build_dir.mkdir(parents=True, exist_ok=True)
+        import pybind11
+
+        archs = os.environ.get("FSS_CUDA_ARCHS", "90").replace(",", ";")
+        args = [
+            f"-DCMAKE_BUILD_TYPE=Release",
+            f"-DFSS_BUILD_PYTHON=ON",
+            f"-DFSS_CUDA={_cuda_setting()}",
+            f"-DFSS_CUDA_ARCHS={archs}",
+            f"-DCMAKE_CUDA_ARCHITECTURES={archs}",
+            f"-DFSS_PY_OUTPUT_DIR={out_dir}",
+            f"-Dpybind11_DIR={pybind11.get_cmake_dir()}",
+            f"-DPython_EXECUTABLE={sys.executable}",
+        ]
+        if shutil.which("ninja"):
+            args.append("-GNinja")
+        jobs = os.environ.get("FSS_BUILD_JOBS", str(os.cpu_count() or 1))
+        subprocess.run(["cmake", "-S", str(ROOT), "-B", str(build_dir), *args], check=True)
+        subprocess.run(["cmake", "--build", str(build_dir), "--parallel", jobs], check=True)
+
+
+setup(ext_modules=[CMakeExtension("fsskernels._C")], cmdclass={"build_ext": CMakeBuild})
