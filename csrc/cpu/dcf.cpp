@@ -4,6 +4,7 @@
 #include <string>
 
 #include "fss_common.h"
+#include "walk_internal.h"
 
 namespace fss {
 using namespace detail;
@@ -15,6 +16,7 @@ void dcf_gen_bcg(const GenArgs& a, const KeyLayout& lay) {
   const int m = a.out_bits, vb = lay.value_bytes, n_lv = lay.levels;
   const uint64_t mm = mask_bits(m);
   const RootRng rng(a.seed16);
+  const bool fused = use_fused_walks();
   uint8_t* body0 = a.key0 + kKeyHeaderSize;
   uint8_t* body1 = a.key1 + kKeyHeaderSize;
   parallel_chunks(N, [&](uint64_t c0, uint64_t c1) {
@@ -29,6 +31,14 @@ void dcf_gen_bcg(const GenArgs& a, const KeyLayout& lay) {
         store_block(p1.roots + 16 * g, s1[g]);
         t0[g] = 0; t1[g] = 1; va[g] = 0;
       }
+      if (fused && n % kGenWalkKeys == 0) {
+        uint64_t beta[kGroup];
+        for (int g = 0; g < n; ++g) beta[g] = (a.beta_scalar ? a.beta[0] : a.beta[base + g]) & mm;
+        for (int g = 0; g < n; g += kGenWalkKeys)
+          vaes_dcf_gen_walk(fixed_key(), a.bits, n_lv, m, a.alpha + base + g, beta + g, s0 + g, s1 + g, t0 + g,
+                            t1 + g, va + g, p0.cw + 16 * g, p1.cw + 16 * g, p0.cw_stride, p0.vcw + vb * g,
+                            p1.vcw + vb * g, p0.vcw_stride, vb);
+      } else
       for (int i = 0; i < n_lv; ++i) {
         for (int g = 0; g < n; ++g) {
           for (int j = 0; j < 3; ++j) {
@@ -125,31 +135,37 @@ void dcf_eval_bcg(const EvalArgs& a, const KeyView& v) {
   const int bits = v.h.bits, m = v.h.out_bits, vb = v.lay.value_bytes, n_lv = v.lay.levels;
   const uint64_t mm = mask_bits(m);
   const uint64_t party = static_cast<uint64_t>(a.party);
+  const bool fused = use_fused_walks();
   parallel_chunks(N, [&](uint64_t c0, uint64_t c1) {
     Block s[kGroup], in[2 * kGroup], out[2 * kGroup];
     uint64_t t[kGroup], acc[kGroup];
+    static_assert(kDcfWalkKeys == kGroup, "fused DCF walks fill one group");
     for (uint64_t base = c0; base < c1; base += kGroup) {
       const int n = static_cast<int>(std::min<uint64_t>(kGroup, c1 - base));
       const uint64_t* x = a.x + base;
       const KeyTilePtrs p = v.tile(base);
-      for (int g = 0; g < n; ++g) { s[g] = load_block(p.roots + 16 * g); t[g] = party; acc[g] = 0; }
-      for (int i = 0; i < n_lv; ++i) {
-        const int sh = bits - 1 - i;
-        const uint8_t* cw = p.cw + p.cw_stride * i;
-        const uint8_t* vcw = p.vcw + p.vcw_stride * i;
-        for (int g = 0; g < n; ++g) {
-          in[2 * g] = Block{s[g].lo ^ ((x[g] >> sh) & 1), s[g].hi};
-          in[2 * g + 1] = Block{s[g].lo ^ 2, s[g].hi};
-        }
-        mmo(in, out, static_cast<size_t>(2 * n));
-        for (int g = 0; g < n; ++g) {
-          const Block c = load_block(cw + 16 * g);
-          const uint64_t d = (x[g] >> sh) & 1, tm = ct_mask(t[g]);
-          const Block o = out[2 * g], vv = out[2 * g + 1];
-          acc[g] += (d ? vv.hi : vv.lo) + (load_value(vcw + vb * g, vb) & tm);
-          const uint64_t nt = (o.lo ^ (t[g] & (c.lo >> d))) & 1;
-          s[g] = Block{(o.lo ^ (c.lo & tm)) & ~uint64_t(3), o.hi ^ (c.hi & tm)};
-          t[g] = nt;
+      if (fused && n == kDcfWalkKeys && base + kDcfWalkKeys <= N) {
+        vaes_dcf_walk(fixed_key(), bits, n_lv, p.roots, p.cw, p.cw_stride, p.vcw, p.vcw_stride, vb, x, party, s, t, acc);
+      } else {
+        for (int g = 0; g < n; ++g) { s[g] = load_block(p.roots + 16 * g); t[g] = party; acc[g] = 0; }
+        for (int i = 0; i < n_lv; ++i) {
+          const int sh = bits - 1 - i;
+          const uint8_t* cw = p.cw + p.cw_stride * i;
+          const uint8_t* vcw = p.vcw + p.vcw_stride * i;
+          for (int g = 0; g < n; ++g) {
+            in[2 * g] = Block{s[g].lo ^ ((x[g] >> sh) & 1), s[g].hi};
+            in[2 * g + 1] = Block{s[g].lo ^ 2, s[g].hi};
+          }
+          mmo(in, out, static_cast<size_t>(2 * n));
+          for (int g = 0; g < n; ++g) {
+            const Block c = load_block(cw + 16 * g);
+            const uint64_t d = (x[g] >> sh) & 1, tm = ct_mask(t[g]);
+            const Block o = out[2 * g], vv = out[2 * g + 1];
+            acc[g] += (d ? vv.hi : vv.lo) + (load_value(vcw + vb * g, vb) & tm);
+            const uint64_t nt = (o.lo ^ (t[g] & (c.lo >> d))) & 1;
+            s[g] = Block{(o.lo ^ (c.lo & tm)) & ~uint64_t(3), o.hi ^ (c.hi & tm)};
+            t[g] = nt;
+          }
         }
       }
       for (int g = 0; g < n; ++g) in[g] = Block{s[g].lo ^ 2, s[g].hi};
@@ -167,6 +183,7 @@ void dcf_eval_onebit(const EvalArgs& a, const KeyView& v) {
   const uint64_t N = v.h.count;
   const int bits = v.h.bits, L = v.lay.levels, nu = v.lay.early_bits;
   const uint64_t party = static_cast<uint64_t>(a.party), lo_mask = (uint64_t(1) << nu) - 1;
+  const bool fused = use_fused_walks();
   parallel_chunks(N, [&](uint64_t c0, uint64_t c1) {
     Block s[kGroup], in[2 * kGroup], out[2 * kGroup];
     uint64_t t[kGroup], acc[kGroup];
@@ -174,24 +191,28 @@ void dcf_eval_onebit(const EvalArgs& a, const KeyView& v) {
       const int n = static_cast<int>(std::min<uint64_t>(kGroup, c1 - base));
       const uint64_t* x = a.x + base;
       const KeyTilePtrs p = v.tile(base);
-      for (int g = 0; g < n; ++g) { s[g] = load_block(p.roots + 16 * g); t[g] = party; acc[g] = 0; }
-      for (int i = 0; i < L; ++i) {
-        const int sh = bits - 1 - i;
-        const uint8_t* cw = p.cw + p.cw_stride * i;
-        for (int g = 0; g < n; ++g) {
-          in[2 * g] = s[g];
-          in[2 * g + 1] = Block{s[g].lo ^ 1, s[g].hi};
-        }
-        mmo(in, out, static_cast<size_t>(2 * n));
-        for (int g = 0; g < n; ++g) {
-          const Block c = load_block(cw + 16 * g);
-          const uint64_t d = (x[g] >> sh) & 1, tm = ct_mask(t[g]);
-          const uint64_t t_right = (out[2 * g + 1].lo ^ (t[g] & (c.lo >> 1))) & 1;
-          acc[g] ^= t_right & (d ^ 1);  // x_i = 0: the right sibling's control bit
-          const Block o = out[2 * g + d];
-          const uint64_t nt = (o.lo ^ (t[g] & (c.lo >> d))) & 1;
-          s[g] = Block{(o.lo ^ (c.lo & tm)) & ~uint64_t(3), o.hi ^ (c.hi & tm)};
-          t[g] = nt;
+      if (fused && n == kDcfWalkKeys && base + kDcfWalkKeys <= N) {
+        vaes_dcf1_walk(fixed_key(), bits, L, p.roots, p.cw, p.cw_stride, x, party, s, t, acc);
+      } else {
+        for (int g = 0; g < n; ++g) { s[g] = load_block(p.roots + 16 * g); t[g] = party; acc[g] = 0; }
+        for (int i = 0; i < L; ++i) {
+          const int sh = bits - 1 - i;
+          const uint8_t* cw = p.cw + p.cw_stride * i;
+          for (int g = 0; g < n; ++g) {
+            in[2 * g] = s[g];
+            in[2 * g + 1] = Block{s[g].lo ^ 1, s[g].hi};
+          }
+          mmo(in, out, static_cast<size_t>(2 * n));
+          for (int g = 0; g < n; ++g) {
+            const Block c = load_block(cw + 16 * g);
+            const uint64_t d = (x[g] >> sh) & 1, tm = ct_mask(t[g]);
+            const uint64_t t_right = (out[2 * g + 1].lo ^ (t[g] & (c.lo >> 1))) & 1;
+            acc[g] ^= t_right & (d ^ 1);  // x_i = 0: the right sibling's control bit
+            const Block o = out[2 * g + d];
+            const uint64_t nt = (o.lo ^ (t[g] & (c.lo >> d))) & 1;
+            s[g] = Block{(o.lo ^ (c.lo & tm)) & ~uint64_t(3), o.hi ^ (c.hi & tm)};
+            t[g] = nt;
+          }
         }
       }
       for (int g = 0; g < n; ++g) in[g] = Block{s[g].lo ^ 2, s[g].hi};

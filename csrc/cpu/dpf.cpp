@@ -4,12 +4,19 @@
 #include <string>
 
 #include "fss_common.h"
+#include "walk_internal.h"
 
 namespace fss {
 namespace detail {
 
 void dpf_gen_tree(int bits, int levels, int n, const uint64_t* alpha, Block* s0, Block* s1,
                   uint64_t* t0, uint64_t* t1, uint8_t* cw0, uint8_t* cw1, uint64_t stride) {
+  if (use_fused_walks() && n % kGenWalkKeys == 0) {
+    for (int g = 0; g < n; g += kGenWalkKeys)
+      vaes_dpf_gen_walk(fixed_key(), bits, levels, alpha + g, s0 + g, s1 + g, t0 + g, t1 + g, cw0 + 16 * g,
+                        cw1 + 16 * g, stride);
+    return;
+  }
   Block in[4 * kGroup], out[4 * kGroup];
   for (int g = 0; g < n; ++g) { t0[g] = 0; t1[g] = 1; }
   for (int i = 0; i < levels; ++i) {
@@ -117,25 +124,33 @@ void dpf_eval(const EvalArgs& a) {
   const int bits = v.h.bits, m = v.h.out_bits, w = slot_width(m), L = v.lay.levels, nu = v.lay.early_bits;
   const uint64_t mm = mask_bits(m), lo_mask = (uint64_t(1) << nu) - 1;
   const uint64_t party = static_cast<uint64_t>(a.party);
+  const bool fused = use_fused_walks();
   parallel_chunks(N, [&](uint64_t c0, uint64_t c1) {
-    Block s[kGroup], in[kGroup], out[kGroup];
-    uint64_t t[kGroup];
-    for (uint64_t base = c0; base < c1; base += kGroup) {
-      const int n = static_cast<int>(std::min<uint64_t>(kGroup, c1 - base));
+    constexpr int kMax = kDpfWalkKeys > kGroup ? kDpfWalkKeys : kGroup;
+    Block s[kMax], in[kMax], out[kMax];
+    uint64_t t[kMax];
+    for (uint64_t base = c0; base < c1;) {
       const uint64_t* x = a.x + base;
       const KeyTilePtrs p = v.tile(base);
-      for (int g = 0; g < n; ++g) { s[g] = load_block(p.roots + 16 * g); t[g] = party; }
-      for (int i = 0; i < L; ++i) {
-        const int sh = bits - 1 - i;
-        const uint8_t* cw = p.cw + p.cw_stride * i;
-        for (int g = 0; g < n; ++g) in[g] = Block{s[g].lo ^ ((x[g] >> sh) & 1), s[g].hi};
-        mmo(in, out, static_cast<size_t>(n));
-        for (int g = 0; g < n; ++g) {
-          const Block c = load_block(cw + 16 * g);
-          const uint64_t d = (x[g] >> sh) & 1, tm = ct_mask(t[g]);
-          const uint64_t nt = (out[g].lo ^ (t[g] & (c.lo >> d))) & 1;
-          s[g] = Block{(out[g].lo ^ (c.lo & tm)) & ~uint64_t(3), out[g].hi ^ (c.hi & tm)};
-          t[g] = nt;
+      int n;
+      if (fused && base % kKeyTile == 0 && base + kDpfWalkKeys <= c1) {
+        n = kDpfWalkKeys;
+        vaes_dpf_walk(fixed_key(), bits, L, p.roots, p.cw, p.cw_stride, x, party, s, t);
+      } else {
+        n = static_cast<int>(std::min<uint64_t>(kGroup, c1 - base));
+        for (int g = 0; g < n; ++g) { s[g] = load_block(p.roots + 16 * g); t[g] = party; }
+        for (int i = 0; i < L; ++i) {
+          const int sh = bits - 1 - i;
+          const uint8_t* cw = p.cw + p.cw_stride * i;
+          for (int g = 0; g < n; ++g) in[g] = Block{s[g].lo ^ ((x[g] >> sh) & 1), s[g].hi};
+          mmo(in, out, static_cast<size_t>(n));
+          for (int g = 0; g < n; ++g) {
+            const Block c = load_block(cw + 16 * g);
+            const uint64_t d = (x[g] >> sh) & 1, tm = ct_mask(t[g]);
+            const uint64_t nt = (out[g].lo ^ (t[g] & (c.lo >> d))) & 1;
+            s[g] = Block{(out[g].lo ^ (c.lo & tm)) & ~uint64_t(3), out[g].hi ^ (c.hi & tm)};
+            t[g] = nt;
+          }
         }
       }
       for (int g = 0; g < n; ++g) in[g] = Block{s[g].lo ^ 2, s[g].hi};
@@ -147,6 +162,7 @@ void dpf_eval(const EvalArgs& a) {
         y = party ? uint64_t(0) - y : y;
         a.out[base + g] = y & mm;
       }
+      base += static_cast<uint64_t>(n);
     }
   });
 }

@@ -4,9 +4,33 @@
 
 #include "fsskernels/errors.h"
 #include "fsskernels/keyformat.h"
+#include "checksum_internal.h"
 
 namespace fss {
+namespace detail {
+
+void checksum_lanes_portable(uint64_t* h, const uint8_t* p, size_t blocks) {
+  for (size_t b = 0; b < blocks; ++b)
+    for (int l = 0; l < kChecksumLanes; ++l) {
+      uint64_t w;
+      std::memcpy(&w, p + 8 * (kChecksumLanes * b + l), 8);
+      h[l] = ((h[l] ^ w) * 0x9E3779B97F4A7C15ull << 31) | ((h[l] ^ w) * 0x9E3779B97F4A7C15ull >> 33);
+    }
+}
+
+}  // namespace detail
+
 namespace {
+
+using detail::kChecksumLanes;
+
+void checksum_lanes(uint64_t* h, const uint8_t* p, size_t blocks) {
+#if defined(FSS_X86)
+  static const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+  if (avx512) return detail::checksum_lanes_avx512(h, p, blocks);
+#endif
+  detail::checksum_lanes_portable(h, p, blocks);
+}
 
 inline uint64_t rotl64(uint64_t v, int s) { return (v << s) | (v >> (64 - s)); }
 inline uint64_t load_u64(const uint8_t* p) { uint64_t v; std::memcpy(&v, p, 8); return v; }
@@ -29,16 +53,19 @@ int log2_int(int v) {
 
 [[noreturn]] void bad_key(const std::string& why) { throw std::invalid_argument("keys: " + why); }
 
-// Streaming state of fsk_checksum.
+// Streaming state of fsk_checksum: 32 lanes, word i into lane i mod 32.
 struct Checksum {
-  uint64_t h[4] = {0x243F6A8885A308D3ull, 0x243F6A8885A308D4ull, 0x243F6A8885A308D5ull, 0x243F6A8885A308D6ull};
+  uint64_t h[kChecksumLanes];
   uint64_t words = 0;
   uint64_t length = 0;
   uint8_t pending[8] = {0};
   size_t npending = 0;
 
+  Checksum() {
+    for (int l = 0; l < kChecksumLanes; ++l) h[l] = 0x243F6A8885A308D3ull + static_cast<uint64_t>(l);
+  }
   void word(uint64_t w) {
-    uint64_t& x = h[words & 3];
+    uint64_t& x = h[words % kChecksumLanes];
     x = rotl64((x ^ w) * 0x9E3779B97F4A7C15ull, 31);
     ++words;
   }
@@ -49,17 +76,17 @@ struct Checksum {
       --n;
       if (npending == 8) { word(load_u64(pending)); npending = 0; }
     }
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) {  // four independent lanes per iteration
-      uint64_t base = words;
-      for (int l = 0; l < 4; ++l) {
-        uint64_t& x = h[(base + l) & 3];
-        x = rotl64((x ^ load_u64(p + i + 8 * l)) * 0x9E3779B97F4A7C15ull, 31);
-      }
-      words += 4;
+    while (n >= 8 && words % kChecksumLanes) { word(load_u64(p)); p += 8; n -= 8; }
+    const size_t blocks = n / (8 * kChecksumLanes);
+    if (blocks) {
+      checksum_lanes(h, p, blocks);
+      words += blocks * kChecksumLanes;
+      p += blocks * 8 * kChecksumLanes;
+      n -= blocks * 8 * kChecksumLanes;
     }
-    for (; i + 8 <= n; i += 8) word(load_u64(p + i));
-    for (; i < n; ++i) pending[npending++] = p[i];
+    while (n >= 8) { word(load_u64(p)); p += 8; n -= 8; }
+    std::memcpy(pending, p, n);
+    npending = n;
   }
   uint64_t finish() {
     if (npending) {
@@ -67,8 +94,9 @@ struct Checksum {
       word(load_u64(pending));
       npending = 0;
     }
-    uint64_t v = h[0] ^ rotl64(h[1], 16) ^ rotl64(h[2], 32) ^ rotl64(h[3], 48) ^ length;
-    v = (v ^ (v >> 29)) * 0xBF58476D1CE4E5B9ull;
+    uint64_t v = length;
+    for (int l = 0; l < kChecksumLanes; ++l) v = rotl64((v ^ h[l]) * 0xBF58476D1CE4E5B9ull, 27);
+    v = (v ^ (v >> 29)) * 0x94D049BB133111EBull;
     return v ^ (v >> 32);
   }
 };

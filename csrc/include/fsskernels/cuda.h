@@ -1,0 +1,139 @@
+// fsskernels/cuda.h: the CUDA backend (target fsskernels::cuda, namespace fss::cuda).
+//
+// The same schemes, key format and results as the CPU kernels of fss.h and ring.h, bit for
+// bit (docs/kernels.md), computed on an NVIDIA GPU:
+//   DPF: Boyle, Gilboa, Ishai, "Function Secret Sharing: Improvements and Extensions",
+//        CCS 2016, with early termination.
+//   DCF: Boyle, Chandran, Gilboa, Gupta, Ishai, Kumar, Rathee, "Function Secret Sharing for
+//        Mixed-Mode and Fixed-Point Secure Computation", EUROCRYPT 2021 (out_bits >= 2), and
+//        the DPF-based comparison of SIGMA (Gupta et al., PETS 2024) for out_bits == 1.
+//   PRG: fixed-key AES-128 in MMO mode (Guo, Katz, Wang, Yu, S&P 2020).
+// One GPU thread walks one key; a warp walks one 32-key tile of the key format, so each
+// tree level is one contiguous 512-byte read per warp.
+//
+// This header needs no CUDA headers: streams are passed as `void*` (a cudaStream_t; nullptr
+// is the legacy default stream).
+//
+// Conventions for every kernel entry point below:
+//   * Device pointers ("device:" in the comments) must be device (or managed) memory of the
+//     CURRENT device (cudaSetDevice); host pointers are marked "host:". Key buffers must be
+//     16-byte aligned, uint64 arrays 8-byte aligned (eval_all output: 16-byte aligned).
+//   * Work is enqueued on `stream`. Functions that validate device data (alpha / x ranges,
+//     with check = true) synchronize `stream` before returning; the others return at once.
+//   * Errors: std::invalid_argument (message "<argument>: why") for bad arguments, which
+//     the Python bindings turn into ValueError; std::runtime_error whose message contains
+//     cudaGetErrorString(...) for CUDA faults (no driver, launch failure, out of memory).
+//   * Thread safety: every function is re-entrant and may be called from several host
+//     threads on different streams; buffers written by one call must not be used by another
+//     concurrently running call.
+//   * Side channels: the GPU AES uses shared-memory T-tables (data-dependent addresses),
+//     the usual GPU trade-off; evaluation time depends only on public sizes and x.
+//
+// Device-resident key buffers have the layout of keyformat.h, except that the header's
+// checksum field (bytes 24..31) of keys generated on the GPU is 0: computing it needs a
+// sequential pass over the body. download_keys / finalize_key_checksum fill it in, after
+// which the bytes equal the CPU's fss::dpf_gen / fss::dcf_gen output for the same seed.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "fsskernels/keyformat.h"
+#include "fsskernels/ring.h"
+
+namespace fss {
+namespace cuda {
+
+// ------------------------------------------------------------------ devices
+// Number of visible CUDA devices; 0 when there is no GPU or no (or a too old) driver.
+// Never throws.
+int device_count() noexcept;
+// Name of device i (e.g. "NVIDIA H100 80GB HBM3"). Throws std::invalid_argument if i is
+// out of range, std::runtime_error on driver errors.
+std::string device_name(int i);
+// The architectures the kernels were compiled for, e.g. "90" or "80,90".
+const char* compiled_archs() noexcept;
+// Streaming-multiprocessor count of the current device (throws std::runtime_error).
+int current_device_sm_count();
+
+// ------------------------------------------------------------------ key generation
+struct GenArgs {
+  int bits = 0;                      // input width n, 1..64
+  int out_bits = 64;                 // output width m, 1..64
+  uint64_t count = 0;                // number of keys N
+  const uint64_t* alpha = nullptr;   // device: N values < 2^bits
+  const uint64_t* beta = nullptr;    // device: N values, or 1 value if beta_scalar;
+                                     //   nullptr: every key uses beta_value
+  bool beta_scalar = false;
+  uint64_t beta_value = 0;           // used when beta == nullptr
+  const uint8_t* seed16 = nullptr;   // host: 16-byte master key R (tests only); nullptr: OS CSPRNG
+  uint8_t* key0 = nullptr;           // device: key_buffer_size(...) bytes each (party 0, 1)
+  uint8_t* key1 = nullptr;
+  size_t key_len = 0;                // length of key0 and of key1
+};
+// Batched Gen (docs/kernels.md sections 2-4). The root seeds of key k are AES-CTR_R blocks
+// 2k and 2k+1, R expanded on the host and the CTR blocks computed on the GPU, so a seeded
+// call reproduces the CPU keys exactly. beta is reduced mod 2^out_bits.
+// Preconditions: as fss::dpf_gen; alpha values >= 2^bits raise std::invalid_argument("alpha:
+// ...") after the kernel ran (the stream is synchronized to read the check).
+// The headers (checksum 0, see above) are written by the kernel.
+void dpf_gen(const GenArgs& a, void* stream);
+void dcf_gen(const GenArgs& a, void* stream);
+
+// ------------------------------------------------------------------ evaluation
+struct EvalArgs {
+  int party = 0;                         // 0 or 1; must match the keys' party byte
+  const uint8_t* key = nullptr;          // device: the whole batch buffer incl. the header
+  size_t key_len = 0;
+  const uint8_t* host_header = nullptr;  // host: a copy of the 32 header bytes, or nullptr
+                                         //   to copy them from the device (synchronizes)
+  const uint64_t* x = nullptr;           // device: count values (count from the header)
+  uint64_t* out = nullptr;               // device: count values in [0, 2^out_bits)
+  bool check = true;                     // verify x < 2^bits (synchronizes the stream);
+                                         //   false: bits above `bits` are ignored
+};
+// Party `party`'s shares of f_k(x_k) for every key k (docs/kernels.md sections 2-4).
+// The header is parsed on the host (fss::parse_key_header with the exact length).
+void dpf_eval(const EvalArgs& a, void* stream);
+void dcf_eval(const EvalArgs& a, void* stream);
+
+// Full-domain DPF evaluation, bits <= 24: out (device, 16-byte aligned) holds
+// count * 2^bits values, key-major. Expands the tree level by level (one kernel per level)
+// in a temporary device buffer of at most max(256 MiB, 16 * 2^L bytes) (stream-ordered
+// allocation) and the output itself. Does not synchronize.
+void dpf_eval_all(int party, const uint8_t* key, size_t key_len, const uint8_t* host_header, uint64_t* out,
+                  size_t out_len, void* stream);
+
+// ------------------------------------------------------------------ PRG and ring
+// out[i] = H(in[i], tweak) on 16-byte blocks (device, may alias exactly); as fss::prg_hash.
+void prg_hash(const void* in, void* out, size_t n, uint64_t tweak, void* stream);
+
+// C[b] = A[b] @ B[b] mod 2^64 with fss::RingGemmArgs semantics (device pointers; a zero batch
+// stride broadcasts; c must not overlap a or b; k == 0 gives zeros). Tiled shared-memory
+// kernel, exact for every shape. Does not synchronize.
+void ring_matmul(const RingGemmArgs& args, void* stream);
+
+// ------------------------------------------------------------------ key buffers
+// Copies a device key buffer to host memory (synchronizes the stream) and fills in the
+// header checksum; the host bytes are then a valid serialized batch.
+void download_keys(const uint8_t* dev_key, size_t len, uint8_t* host, void* stream);
+// Recomputes the header checksum of a host copy of a batch (fields validated first;
+// std::invalid_argument("keys: ...") if malformed).
+void finalize_key_checksum(uint8_t* host_buf, size_t len);
+
+// ------------------------------------------------------------------ host emulation
+// The GPU kernels' per-thread code run on the host, one thread after another, on HOST
+// pointers: the same AES, tree walks, tile addressing and eval_all level/leaf passes as the
+// device. Only for tests on machines without a GPU (slow; single-threaded). Same arguments,
+// checks and outputs (header checksum 0) as the functions above; `stream` is not used.
+namespace emulate {
+void dpf_gen(const GenArgs& a);
+void dcf_gen(const GenArgs& a);
+void dpf_eval(const EvalArgs& a);
+void dcf_eval(const EvalArgs& a);
+void dpf_eval_all(int party, const uint8_t* key, size_t key_len, uint64_t* out, size_t out_len);
+void prg_hash(const void* in, void* out, size_t n, uint64_t tweak);
+}  // namespace emulate
+
+}  // namespace cuda
+}  // namespace fss
