@@ -178,7 +178,7 @@ def test_keyformat_roundtrip(scheme, n, m):
         assert buf[:4] == b"FSSK" and struct.unpack_from("<H", buf, 4)[0] == 1
         assert buf[6] == (1 if scheme == "dpf" else 2) and buf[7] == party and buf[8] == n and buf[9] == m
         assert struct.unpack_from("<Q", buf, 16)[0] == 3
-        assert struct.unpack_from("<Q", buf, 24)[0] == K.fsk_checksum(buf[:24] + buf[32:])
+        assert struct.unpack_from("<Q", buf, 24)[0] == K.key_checksum(buf[:24], buf[32:])
         hdr, back = K.parse(buf)
         assert back == ks and hdr["party"] == party and hdr["scheme"] == scheme
         # SoA: key 1's root is the second 16-byte block of the body.

@@ -11,7 +11,7 @@ using namespace detail;
 
 namespace {
 
-void dcf_gen_bcg(const GenArgs& a, const KeyLayout& lay) {
+void dcf_gen_bcg(const GenArgs& a, const KeyLayout& lay, TileDigests& dig) {
   const uint64_t N = a.count;
   const int m = a.out_bits, vb = lay.value_bytes, n_lv = lay.levels;
   const uint64_t mm = mask_bits(m);
@@ -89,11 +89,12 @@ void dcf_gen_bcg(const GenArgs& a, const KeyLayout& lay) {
         store_value(p0.fcw + vb * g, vb, f);
         store_value(p1.fcw + vb * g, vb, f);
       }
+      dig.after_group(base, n);
     }
   });
 }
 
-void dcf_gen_onebit(const GenArgs& a, const KeyLayout& lay) {
+void dcf_gen_onebit(const GenArgs& a, const KeyLayout& lay, TileDigests& dig) {
   const uint64_t N = a.count;
   const int L = lay.levels, nu = lay.early_bits;
   const RootRng rng(a.seed16);
@@ -126,6 +127,7 @@ void dcf_gen_onebit(const GenArgs& a, const KeyLayout& lay) {
         store_block(p0.fcw + 16 * g, f);
         store_block(p1.fcw + 16 * g, f);
       }
+      dig.after_group(base, n);
     }
   });
 }
@@ -230,10 +232,11 @@ void dcf_eval_onebit(const EvalArgs& a, const KeyView& v) {
 
 void dcf_gen(const GenArgs& a) {
   const KeyLayout lay = check_gen_args(a, Scheme::DCF);
-  if (a.out_bits == 1) dcf_gen_onebit(a, lay); else dcf_gen_bcg(a, lay);
+  TileDigests dig(a, lay.bytes_per_key);
+  if (a.out_bits == 1) dcf_gen_onebit(a, lay, dig); else dcf_gen_bcg(a, lay, dig);
   const uint8_t b = static_cast<uint8_t>(a.bits), m = static_cast<uint8_t>(a.out_bits);
-  write_key_header(a.key0, a.key_len, KeyHeader{Scheme::DCF, 0, b, m, a.count});
-  write_key_header(a.key1, a.key_len, KeyHeader{Scheme::DCF, 1, b, m, a.count});
+  write_key_header(a.key0, a.key_len, KeyHeader{Scheme::DCF, 0, b, m, a.count}, dig.d0.data());
+  write_key_header(a.key1, a.key_len, KeyHeader{Scheme::DCF, 1, b, m, a.count}, dig.d1.data());
 }
 
 void dcf_eval(const EvalArgs& a) {

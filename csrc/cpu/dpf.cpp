@@ -86,6 +86,7 @@ void dpf_gen(const GenArgs& a) {
   const int w = slot_width(a.out_bits), m = a.out_bits, L = lay.levels, nu = lay.early_bits;
   const uint64_t mm = mask_bits(m);
   const RootRng rng(a.seed16);
+  TileDigests dig(a, lay.bytes_per_key);
   uint8_t* body0 = a.key0 + kKeyHeaderSize;
   uint8_t* body1 = a.key1 + kKeyHeaderSize;
   parallel_chunks(N, [&](uint64_t c0, uint64_t c1) {
@@ -112,10 +113,11 @@ void dpf_gen(const GenArgs& a) {
         store_block(p0.fcw + 16 * g, f);
         store_block(p1.fcw + 16 * g, f);
       }
+      dig.after_group(base, n);
     }
   });
-  write_key_header(a.key0, a.key_len, KeyHeader{Scheme::DPF, 0, uint8_t(a.bits), uint8_t(m), N});
-  write_key_header(a.key1, a.key_len, KeyHeader{Scheme::DPF, 1, uint8_t(a.bits), uint8_t(m), N});
+  write_key_header(a.key0, a.key_len, KeyHeader{Scheme::DPF, 0, uint8_t(a.bits), uint8_t(m), N}, dig.d0.data());
+  write_key_header(a.key1, a.key_len, KeyHeader{Scheme::DPF, 1, uint8_t(a.bits), uint8_t(m), N}, dig.d1.data());
 }
 
 void dpf_eval(const EvalArgs& a) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "aes_internal.h"
 #include "fsskernels/aes.h"
@@ -73,6 +74,26 @@ struct RootRng {
     current_enc()(key, ctr, out, static_cast<size_t>(2 * n));
     for (int i = 0; i < n; ++i) { s0[i] = clear_low2(out[2 * i]); s1[i] = clear_low2(out[2 * i + 1]); }
     std::memset(out, 0, sizeof(out));
+  }
+};
+
+// Tile digests of both parties' key buffers, computed right after each tile is written.
+struct TileDigests {
+  std::vector<uint64_t> d0, d1;
+  const uint8_t *body0, *body1;
+  size_t bpk;
+  uint64_t count;
+  TileDigests(const GenArgs& a, size_t bytes_per_key)
+      : d0((a.count + kKeyTile - 1) / kKeyTile), d1(d0.size()), body0(a.key0 + kKeyHeaderSize),
+        body1(a.key1 + kKeyHeaderSize), bpk(bytes_per_key), count(a.count) {}
+  // Call after keys [base, base + n) are complete; digests a tile once its last key is done.
+  void after_group(uint64_t base, int n) {
+    const uint64_t end = base + static_cast<uint64_t>(n);
+    if (end % kKeyTile == 0 || end == count) {
+      const uint64_t t = base / kKeyTile;
+      d0[t] = key_tile_digest(body0, bpk, count, t);
+      d1[t] = key_tile_digest(body1, bpk, count, t);
+    }
   }
 };
 

@@ -1,8 +1,11 @@
 // The key-batch byte format: layout, header, checksum, validation (docs/kernels.md s. 5).
+#include <algorithm>
 #include <cstring>
+#include <vector>
 #include <string>
 
 #include "fsskernels/errors.h"
+#include "fsskernels/fss.h"
 #include "fsskernels/keyformat.h"
 #include "checksum_internal.h"
 
@@ -101,14 +104,32 @@ struct Checksum {
   }
 };
 
-uint64_t header_and_body_checksum(const uint8_t* buf, size_t len) {
+uint64_t key_checksum_from_digests(const uint8_t* header, const uint64_t* digests, uint64_t ntiles) {
   Checksum c;
-  c.update(buf, 24);
-  c.update(buf + kKeyHeaderSize, len - kKeyHeaderSize);
+  c.update(header, 24);
+  c.update(reinterpret_cast<const uint8_t*>(digests), 8 * ntiles);  // little-endian hosts only
   return c.finish();
 }
 
+uint64_t header_and_body_checksum(const uint8_t* buf, size_t len, const KeyHeader& h, const uint64_t* digests) {
+  const size_t bpk = key_layout(h.scheme, h.bits, h.out_bits).bytes_per_key;
+  const uint64_t ntiles = (h.count + kKeyTile - 1) / kKeyTile;
+  (void)len;
+  if (digests) return key_checksum_from_digests(buf, digests, ntiles);
+  std::vector<uint64_t> d(ntiles);
+  const uint8_t* body = buf + kKeyHeaderSize;
+#pragma omp parallel for schedule(static) num_threads(static_cast<int>(std::min<uint64_t>(num_threads(), std::max<uint64_t>(ntiles / 64, 1))))
+  for (int64_t t = 0; t < static_cast<int64_t>(ntiles); ++t) d[t] = key_tile_digest(body, bpk, h.count, static_cast<uint64_t>(t));
+  return key_checksum_from_digests(buf, d.data(), ntiles);
+}
+
 }  // namespace
+
+uint64_t key_tile_digest(const uint8_t* body, size_t bytes_per_key, uint64_t count, uint64_t tile) {
+  const uint64_t first = tile * kKeyTile;
+  const uint64_t n = count - first < kKeyTile ? count - first : kKeyTile;
+  return fsk_checksum(body + first * bytes_per_key, n * bytes_per_key);
+}
 
 uint64_t fsk_checksum(const uint8_t* data, size_t len) {
   Checksum c;
@@ -144,7 +165,7 @@ size_t key_buffer_size(Scheme scheme, int bits, int out_bits, uint64_t count) {
   return kKeyHeaderSize + lay.bytes_per_key * count;
 }
 
-void write_key_header(uint8_t* buf, size_t len, const KeyHeader& h) {
+void write_key_header(uint8_t* buf, size_t len, const KeyHeader& h, const uint64_t* tile_digests) {
   if (len != key_buffer_size(h.scheme, h.bits, h.out_bits, h.count)) bad_key("buffer length does not match the header");
   std::memset(buf, 0, kKeyHeaderSize);
   const uint32_t magic = kKeyMagic;
@@ -156,7 +177,7 @@ void write_key_header(uint8_t* buf, size_t len, const KeyHeader& h) {
   buf[8] = h.bits;
   buf[9] = h.out_bits;
   std::memcpy(buf + 16, &h.count, 8);
-  const uint64_t sum = header_and_body_checksum(buf, len);
+  const uint64_t sum = header_and_body_checksum(buf, len, h, tile_digests);
   std::memcpy(buf + 24, &sum, 8);
 }
 
@@ -186,7 +207,7 @@ KeyHeader parse_key_header(const uint8_t* buf, size_t len, bool full) {
     bad_key((len < want ? "truncated: " : "trailing bytes: ") + std::to_string(len) + " bytes, expected " +
             std::to_string(want));
   if (full) {
-    if (header_and_body_checksum(buf, len) != load_u64(buf + 24)) bad_key("checksum mismatch (corrupted key bytes)");
+    if (header_and_body_checksum(buf, len, h, nullptr) != load_u64(buf + 24)) bad_key("checksum mismatch (corrupted key bytes)");
     // Bits that must be zero: root seeds' low 2 bits, value CWs and FCW slots above out_bits.
     uint8_t* body = const_cast<uint8_t*>(buf) + kKeyHeaderSize;
     const uint64_t high = h.out_bits < 64 ? ~((uint64_t(1) << h.out_bits) - 1) : 0;

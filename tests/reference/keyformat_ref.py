@@ -57,10 +57,28 @@ def _header24(scheme: str, party: int, bits: int, out_bits: int, count: int,
     return magic + struct.pack("<HBBBBHIQ", version, code, party, bits, out_bits, flags, reserved, count)
 
 
+def key_checksum(head24: bytes, body: bytes) -> int:
+    """The header's checksum field: fsk_checksum(header[0:24] + tile digests), each digest
+    fsk_checksum of one 32-key tile's bytes (docs/kernels.md section 5). For headers whose
+    fields do not describe a layout (crafted bad inputs), the whole body is one tile."""
+    try:
+        code, bits, out_bits = head24[6], head24[8], head24[9]
+        count = struct.unpack_from("<Q", head24, 16)[0]
+        bpk = layout(SCHEME_NAME[code], bits, out_bits)["bytes_per_key"]
+        if bpk * count != len(body):
+            raise ValueError
+    except (KeyError, ValueError, IndexError):
+        return fsk_checksum(head24 + struct.pack("<Q", fsk_checksum(body)))
+    digests = b"".join(
+        struct.pack("<Q", fsk_checksum(body[t * TILE * bpk:min(count, (t + 1) * TILE) * bpk]))
+        for t in range((count + TILE - 1) // TILE))
+    return fsk_checksum(head24 + digests)
+
+
 def finish(head24: bytes, body: bytes) -> bytes:
     """Header (24 bytes) + checksum + body."""
     assert len(head24) == 24
-    return head24 + struct.pack("<Q", fsk_checksum(head24 + body)) + body
+    return head24 + struct.pack("<Q", key_checksum(head24, body)) + body
 
 
 def build(keys, scheme: str | None = None, party: int | None = None,
@@ -123,7 +141,7 @@ def parse(buf: bytes):
     if len(buf) != HEADER_SIZE + count * lay["bytes_per_key"]:
         raise ValueError("keys: wrong length")
     body = buf[HEADER_SIZE:]
-    if fsk_checksum(buf[:24] + body) != checksum:
+    if key_checksum(buf[:24], body) != checksum:
         raise ValueError("keys: checksum mismatch")
     L = lay["levels"]
     vb = lay["value_bytes"]

@@ -38,15 +38,20 @@ KeyLayout key_layout(Scheme scheme, int bits, int out_bits);
 size_t key_buffer_size(Scheme scheme, int bits, int out_bits, uint64_t count);
 
 // Writes the header (including the checksum over header and body) into buf[0:32].
-// The body must already be in place. `len` is the full buffer length.
-void write_key_header(uint8_t* buf, size_t len, const KeyHeader& h);
+// The body must already be in place. `len` is the full buffer length. `tile_digests`, if
+// given, holds key_tile_digest() of every tile (computed while the tiles were hot in cache).
+void write_key_header(uint8_t* buf, size_t len, const KeyHeader& h, const uint64_t* tile_digests = nullptr);
+
+// fsk_checksum of the bytes of tile `tile` of a body of `count` keys.
+uint64_t key_tile_digest(const uint8_t* body, size_t bytes_per_key, uint64_t count, uint64_t tile);
 
 // Parses the header and checks every field and the exact length. With `full` also
 // verifies the checksum and the must-be-zero bits of the body (as on load from bytes).
 // Throws std::invalid_argument("keys: ...") on anything malformed.
 KeyHeader parse_key_header(const uint8_t* buf, size_t len, bool full);
 
-// The checksum of docs/kernels.md section 5 (integrity against accidents, not a MAC).
+// The hash fsk_checksum of docs/kernels.md section 5 (integrity against accidents, not a MAC).
+// The header's checksum field is fsk_checksum(header[0:24] || tile digests as LE u64).
 uint64_t fsk_checksum(const uint8_t* data, size_t len);
 
 // Keys are stored in tiles of kKeyTile keys, each tile a level-major structure of arrays.
