@@ -88,7 +88,7 @@ struct Checksum {
       n -= blocks * 8 * kChecksumLanes;
     }
     while (n >= 8) { word(load_u64(p)); p += 8; n -= 8; }
-    std::memcpy(pending, p, n);
+    if (n) std::memcpy(pending, p, n);
     npending = n;
   }
   uint64_t finish() {
