@@ -29,10 +29,9 @@
 //   * Side channels: the GPU AES uses shared-memory T-tables (data-dependent addresses),
 //     the usual GPU trade-off; evaluation time depends only on public sizes and x.
 //
-// Device-resident key buffers have the layout of keyformat.h, except that the header's
-// checksum field (bytes 24..31) of keys generated on the GPU is 0: computing it needs a
-// sequential pass over the body. download_keys / finalize_key_checksum fill it in, after
-// which the bytes equal the CPU's fss::dpf_gen / fss::dcf_gen output for the same seed.
+// Key buffers generated on the GPU are complete serialized batches (keyformat.h), header
+// checksum included (computed on the GPU from per-tile digests): the bytes equal the CPU's
+// fss::dpf_gen / fss::dcf_gen output for the same seed.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -56,6 +55,20 @@ const char* compiled_archs() noexcept;
 // Streaming-multiprocessor count of the current device (throws std::runtime_error).
 int current_device_sm_count();
 
+// Makes device `device` current for this host thread while the guard lives, then restores
+// the previous one. Throws std::invalid_argument for an index out of range and
+// std::runtime_error when the runtime fails (e.g. no driver).
+class DeviceGuard {
+ public:
+  explicit DeviceGuard(int device);
+  ~DeviceGuard();
+  DeviceGuard(const DeviceGuard&) = delete;
+  DeviceGuard& operator=(const DeviceGuard&) = delete;
+
+ private:
+  int prev_ = -1;
+};
+
 // ------------------------------------------------------------------ key generation
 struct GenArgs {
   int bits = 0;                      // input width n, 1..64
@@ -76,7 +89,7 @@ struct GenArgs {
 // call reproduces the CPU keys exactly. beta is reduced mod 2^out_bits.
 // Preconditions: as fss::dpf_gen; alpha values >= 2^bits raise std::invalid_argument("alpha:
 // ...") after the kernel ran (the stream is synchronized to read the check).
-// The headers (checksum 0, see above) are written by the kernel.
+// The kernels write the headers, checksum included.
 void dpf_gen(const GenArgs& a, void* stream);
 void dcf_gen(const GenArgs& a, void* stream);
 
@@ -114,18 +127,14 @@ void prg_hash(const void* in, void* out, size_t n, uint64_t tweak, void* stream)
 void ring_matmul(const RingGemmArgs& args, void* stream);
 
 // ------------------------------------------------------------------ key buffers
-// Copies a device key buffer to host memory (synchronizes the stream) and fills in the
-// header checksum; the host bytes are then a valid serialized batch.
+// Copies a device key buffer to host memory (synchronizes the stream).
 void download_keys(const uint8_t* dev_key, size_t len, uint8_t* host, void* stream);
-// Recomputes the header checksum of a host copy of a batch (fields validated first;
-// std::invalid_argument("keys: ...") if malformed).
-void finalize_key_checksum(uint8_t* host_buf, size_t len);
 
 // ------------------------------------------------------------------ host emulation
 // The GPU kernels' per-thread code run on the host, one thread after another, on HOST
 // pointers: the same AES, tree walks, tile addressing and eval_all level/leaf passes as the
 // device. Only for tests on machines without a GPU (slow; single-threaded). Same arguments,
-// checks and outputs (header checksum 0) as the functions above; `stream` is not used.
+// checks and outputs as the functions above (checksums included).
 namespace emulate {
 void dpf_gen(const GenArgs& a);
 void dcf_gen(const GenArgs& a);

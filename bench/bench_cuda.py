@@ -1,0 +1,364 @@
+"""GPU benchmarks of the CUDA backend: DPF / DCF evaluation and key generation at N = 2^20
+keys, and ring_matmul beside float64 (torch) / int64 (CuPy) matmul.
+
+    python bench/bench_cuda.py [--n 1048576] [--reps 20] [--json out.json]
+    pytest bench/bench_cuda.py --benchmark-only          # pytest-benchmark cases (skip without a GPU)
+
+Timings, per case:
+  kernel   CUDA events around the kernel alone: keys, x and the output resident on the GPU,
+           the raw entry point (fsskernels._C_cuda) with the x range check off, averaged over
+           --reps back-to-back launches on the current stream.
+  api      the public call on GPU-resident arrays (fk.dpf_eval(party, keys, x_cuda)): output
+           allocation, the x range check and its stream synchronization included.
+  e2e      end to end from host memory: numpy x -> GPU, evaluate, result -> numpy (keys stay
+           resident on the GPU; they are made once per session). Wall clock, synchronized.
+Keygen: "kernel" is the raw entry on resident alpha (it synchronizes once for the alpha check),
+"e2e" starts from numpy alpha and ends with both key batches downloaded to host bytes.
+Targets (H100): DPF bits=20 out_bits=1 <= 2 ns/key, DCF bits=64 <= 10 ns/key, kernel-only.
+Each run also checks a reconstruction (s0 + s1) against the expected function values.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+try:
+    import fsskernels as fk
+    from fsskernels import _C_cuda as M
+except ImportError:  # pragma: no cover - not built
+    fk = None
+    M = None
+
+
+# --------------------------------------------------------------------------- device helpers
+class Dev:
+    """torch (preferred) or CuPy: allocation, copies, events, the current stream."""
+
+    def __init__(self) -> None:
+        self.torch = self.cupy = None
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                self.torch = torch
+        except ImportError:
+            pass
+        if self.torch is None:
+            import cupy
+
+            self.cupy = cupy
+        self.name = "torch" if self.torch is not None else "cupy"
+
+    def to_dev(self, arr: np.ndarray) -> Any:
+        if self.torch is not None:
+            return self.torch.from_numpy(np.ascontiguousarray(arr).view(np.int64)).cuda()
+        return self.cupy.asarray(arr)
+
+    def to_host(self, obj: Any) -> np.ndarray:
+        if self.torch is not None:
+            return obj.cpu().numpy().view(np.uint64)
+        return self.cupy.asnumpy(obj).view(np.uint64)
+
+    def empty_u64(self, shape) -> Any:
+        if self.torch is not None:
+            return self.torch.empty(shape, dtype=self.torch.int64, device="cuda")
+        return self.cupy.empty(shape, dtype=self.cupy.uint64)
+
+    def ptr(self, obj: Any) -> int:
+        return int(obj.data_ptr()) if self.torch is not None else int(obj.data.ptr)
+
+    def device(self) -> int:
+        return int(self.torch.cuda.current_device()) if self.torch is not None else int(self.cupy.cuda.Device().id)
+
+    def stream(self) -> int:
+        if self.torch is not None:
+            return int(self.torch.cuda.current_stream().cuda_stream)
+        return int(self.cupy.cuda.get_current_stream().ptr)
+
+    def sync(self) -> None:
+        if self.torch is not None:
+            self.torch.cuda.synchronize()
+        else:
+            self.cupy.cuda.Device().synchronize()
+
+    def events_ms(self, fn: Callable[[], Any], reps: int) -> float:
+        """Mean milliseconds per call of fn (enqueued back to back) by CUDA events."""
+        fn()  # warm-up
+        self.sync()
+        if self.torch is not None:
+            start, end = self.torch.cuda.Event(enable_timing=True), self.torch.cuda.Event(enable_timing=True)
+            start.record()
+            for _ in range(reps):
+                fn()
+            end.record()
+            end.synchronize()
+            return start.elapsed_time(end) / reps
+        start, end = self.cupy.cuda.Event(), self.cupy.cuda.Event()
+        start.record()
+        for _ in range(reps):
+            fn()
+        end.record()
+        end.synchronize()
+        return self.cupy.cuda.get_elapsed_time(start, end) / reps
+
+    def wall_ms(self, fn: Callable[[], Any], reps: int) -> float:
+        """Median wall-clock milliseconds of fn, synchronized before and after."""
+        fn()
+        self.sync()
+        times = []
+        for _ in range(reps):
+            self.sync()
+            t0 = time.perf_counter()
+            fn()
+            self.sync()
+            times.append((time.perf_counter() - t0) * 1e3)
+        return float(np.median(times))
+
+
+def rand_bits(rng: np.random.Generator, n: int, bits: int) -> np.ndarray:
+    v = np.frombuffer(rng.bytes(8 * n), dtype=np.uint64).copy()
+    return v >> np.uint64(64 - bits) if bits < 64 else v
+
+
+# --------------------------------------------------------------------------- cases
+def eval_case(dev: Dev, scheme: str, bits: int, out_bits: int, n: int, reps: int) -> dict:
+    rng = np.random.default_rng(bits * 100 + out_bits)
+    alpha = rand_bits(rng, n, bits)
+    beta = rand_bits(rng, n, out_bits)
+    x = np.where(np.arange(n) % 2 == 0, alpha, rand_bits(rng, n, bits)).astype(np.uint64)
+    gen = fk.dpf_gen if scheme == "dpf" else fk.dcf_gen
+    ev = fk.dpf_eval if scheme == "dpf" else fk.dcf_eval
+    alpha_d = dev.to_dev(alpha)
+    k0, k1 = gen(alpha_d, dev.to_dev(beta), bits=bits, out_bits=out_bits)
+    xd = dev.to_dev(x)
+    out = dev.empty_u64((n,))
+    d, key_ptr, hdr = dev.device(), dev.ptr(k0._dev_buf), k0._info["header"]
+
+    def kernel():
+        M.eval(scheme, 0, key_ptr, k0.nbytes, hdr, dev.ptr(xd), dev.ptr(out), d, dev.stream(), False)
+
+    kernel_ms = dev.events_ms(kernel, reps)
+    api_ms = dev.wall_ms(lambda: ev(0, k0, xd), reps)
+    e2e_ms = dev.wall_ms(lambda: dev.to_host(ev(0, k0, dev.to_dev(x))), reps)
+    # Reconstruction check.
+    s = (dev.to_host(ev(0, k0, xd)) + dev.to_host(ev(1, k1, xd)))
+    mask = np.uint64((1 << out_bits) - 1) if out_bits < 64 else np.uint64(2**64 - 1)
+    s &= mask
+    hit = (x == alpha) if scheme == "dpf" else (x < alpha)
+    want = np.where(hit, beta & mask, np.uint64(0))
+    ok = bool(np.array_equal(s, want))
+    return {"case": f"{scheme} eval bits={bits} out={out_bits}", "n": n, "key_bytes": k0.key_size,
+            "kernel_ms": kernel_ms, "api_ms": api_ms, "e2e_ms": e2e_ms, "check": ok}
+
+
+def gen_case(dev: Dev, scheme: str, bits: int, out_bits: int, n: int, reps: int) -> dict:
+    rng = np.random.default_rng(bits + 7)
+    alpha = rand_bits(rng, n, bits)
+    beta = rand_bits(rng, n, out_bits)
+    gen = fk.dpf_gen if scheme == "dpf" else fk.dcf_gen
+    alpha_d, beta_d = dev.to_dev(alpha), dev.to_dev(beta)
+    key_len = int(fk._C.key_buffer_size(scheme, bits, out_bits, n))
+    b0 = dev.torch.empty(key_len, dtype=dev.torch.uint8, device="cuda") if dev.torch is not None else \
+        dev.cupy.empty(key_len, dtype=dev.cupy.uint8)
+    b1 = dev.torch.empty_like(b0) if dev.torch is not None else dev.cupy.empty_like(b0)
+    d = dev.device()
+
+    def kernel():
+        M.gen(scheme, dev.ptr(alpha_d), dev.ptr(beta_d), False, 0, n, bits, out_bits, None, dev.ptr(b0),
+              dev.ptr(b1), key_len, d, dev.stream())
+
+    kernel_ms = dev.events_ms(kernel, max(3, reps // 4))
+
+    def e2e():
+        g0, g1 = gen(dev.to_dev(alpha), dev.to_dev(beta), bits=bits, out_bits=out_bits)
+        return g0.host_buffer(), g1.host_buffer()
+
+    e2e_ms = dev.wall_ms(e2e, max(3, reps // 4))
+    return {"case": f"{scheme} gen bits={bits} out={out_bits}", "n": n, "key_bytes": key_len // max(n, 1),
+            "kernel_ms": kernel_ms, "api_ms": None, "e2e_ms": e2e_ms, "check": None}
+
+
+def ring_case(dev: Dev, batch: int, m: int, k: int, n: int, reps: int) -> dict:
+    rng = np.random.default_rng(m + k + n)
+    a = rand_bits(rng, batch * m * k, 64).reshape(batch, m, k)
+    b = rand_bits(rng, batch * k * n, 64).reshape(batch, k, n)
+    ad, bd = dev.to_dev(a), dev.to_dev(b)
+    cd = dev.empty_u64((batch, m, n))
+    d = dev.device()
+
+    def kernel():
+        M.ring_matmul(dev.ptr(ad), dev.ptr(bd), dev.ptr(cd), batch, m, k, n, m * k, k * n, d, dev.stream())
+
+    kernel_ms = dev.events_ms(kernel, reps)
+    res = {"case": f"ring_matmul {batch}x{m}x{k}x{n}", "n": batch * m * n, "kernel_ms": kernel_ms,
+           "gmacs": batch * m * k * n / kernel_ms / 1e6}
+    e2e_ms = dev.wall_ms(lambda: dev.to_host(fk.ring_matmul(dev.to_dev(a), dev.to_dev(b))), max(3, reps // 4))
+    res["e2e_ms"] = e2e_ms
+    # Spot check against the CPU kernel: the first 8 rows of the first batch entry.
+    got = dev.to_host(cd)[0, :8]
+    res["check"] = bool(np.array_equal(got, fk.ring_matmul(a[0, :8], b[0])))
+    if dev.torch is not None:
+        af = dev.torch.randn(batch, m, k, dtype=dev.torch.float64, device="cuda")
+        bf = dev.torch.randn(batch, k, n, dtype=dev.torch.float64, device="cuda")
+        res["torch_f64_ms"] = dev.events_ms(lambda: dev.torch.bmm(af, bf), reps)
+    try:
+        import cupy
+
+        ai = cupy.asarray(a.view(np.int64))
+        bi = cupy.asarray(b.view(np.int64))
+        start, end = cupy.cuda.Event(), cupy.cuda.Event()
+        cupy.matmul(ai, bi)
+        start.record()
+        for _ in range(max(1, reps // 4)):
+            cupy.matmul(ai, bi)
+        end.record()
+        end.synchronize()
+        res["cupy_i64_ms"] = cupy.cuda.get_elapsed_time(start, end) / max(1, reps // 4)
+    except ImportError:
+        pass
+    return res
+
+
+def run_all(n: int, reps: int, quick: bool = False) -> list[dict]:
+    dev = Dev()
+    rows = [
+        eval_case(dev, "dpf", 20, 1, n, reps),
+        eval_case(dev, "dcf", 64, 64, n, reps),
+        eval_case(dev, "dcf", 64, 1, n, reps),
+        eval_case(dev, "dpf", 64, 64, n, reps),
+        gen_case(dev, "dpf", 20, 1, n, reps),
+        gen_case(dev, "dcf", 64, 64, n, reps),
+        gen_case(dev, "dcf", 64, 1, n, reps),
+    ]
+    shapes = [(1, 1024, 1024, 1024), (1, 128, 768, 768), (16, 256, 256, 256)]
+    if not quick:
+        shapes.append((1, 4096, 4096, 4096))
+    rows += [ring_case(dev, *s, reps=reps) for s in shapes]
+    return rows
+
+
+def print_table(rows: list[dict], device: str) -> None:
+    print(f"device: {device}")
+    hdr = f"{'case':34s} {'N':>9s} {'kernel ms':>10s} {'ns/key':>8s} {'api ms':>9s} {'e2e ms':>9s} {'ns/key':>8s}  extra"
+    print(hdr)
+    print("-" * len(hdr))
+    for r in rows:
+        n = r["n"]
+        per = lambda ms: f"{ms * 1e6 / n:8.2f}" if ms is not None and n else f"{'-':>8s}"  # noqa: E731
+        api = f"{r['api_ms']:9.3f}" if r.get("api_ms") is not None else f"{'-':>9s}"
+        extra = []
+        if "gmacs" in r:
+            extra.append(f"{r['gmacs']:.0f} GMAC/s")
+        if "torch_f64_ms" in r:
+            extra.append(f"torch f64 {r['torch_f64_ms']:.3f} ms")
+        if "cupy_i64_ms" in r:
+            extra.append(f"cupy i64 {r['cupy_i64_ms']:.3f} ms")
+        if r.get("check") is not None:
+            extra.append("check ok" if r["check"] else "CHECK FAILED")
+        is_ring = r["case"].startswith("ring")
+        print(f"{r['case']:34s} {n:9d} {r['kernel_ms']:10.3f} {per(r['kernel_ms']) if not is_ring else '-':>8s} "
+              f"{api} {r['e2e_ms']:9.3f} {per(r['e2e_ms']) if not is_ring else '-':>8s}  {', '.join(extra)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=1 << 20, help="keys per batch (default 2^20)")
+    ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--quick", action="store_true", help="skip the largest ring_matmul")
+    ap.add_argument("--json", help="write the rows as JSON here")
+    args = ap.parse_args(argv)
+    if fk is None or M is None:
+        print("fsskernels CUDA module not built", file=sys.stderr)
+        return 2
+    if "cuda" not in fk.available_backends():
+        print("no CUDA GPU visible", file=sys.stderr)
+        return 2
+    device = fk.build_info()["gpus"][0]
+    rows = run_all(args.n, args.reps, args.quick)
+    print_table(rows, device)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"device": device, "build": fk.build_info(), "rows": rows}, f, indent=2)
+    return 0 if all(r.get("check") in (None, True) for r in rows) else 1
+
+
+# --------------------------------------------------------------------------- pytest-benchmark
+try:
+    import pytest
+except ImportError:  # pragma: no cover
+    pytest = None
+
+if pytest is not None:
+    _HAVE = fk is not None and M is not None and "cuda" in fk.available_backends()
+    _skip = pytest.mark.skipif(not _HAVE, reason="no CUDA GPU / CUDA module")
+    _N = 1 << 20
+    _EVAL = [("dpf", 20, 1), ("dcf", 64, 64), ("dcf", 64, 1)]
+
+    @_skip
+    @pytest.mark.parametrize("scheme,bits,out_bits", _EVAL, ids=[f"{s}-{b}-{m}" for s, b, m in _EVAL])
+    @pytest.mark.parametrize("mode", ["kernel", "e2e"])
+    def test_cuda_eval(benchmark, scheme, bits, out_bits, mode):
+        dev = Dev()
+        rng = np.random.default_rng(1)
+        alpha = rand_bits(rng, _N, bits)
+        x = rand_bits(rng, _N, bits)
+        gen = fk.dpf_gen if scheme == "dpf" else fk.dcf_gen
+        ev = fk.dpf_eval if scheme == "dpf" else fk.dcf_eval
+        k0, _ = gen(dev.to_dev(alpha), 1, bits=bits, out_bits=out_bits)
+        xd = dev.to_dev(x)
+        out = dev.empty_u64((_N,))
+        d = dev.device()
+        benchmark.group = f"cuda eval N=2^20 {mode}"
+        if mode == "kernel":
+            def fn():
+                M.eval(scheme, 0, dev.ptr(k0._dev_buf), k0.nbytes, k0._info["header"], dev.ptr(xd), dev.ptr(out), d,
+                       dev.stream(), False)
+                dev.sync()
+        else:
+            def fn():
+                return dev.to_host(ev(0, k0, dev.to_dev(x)))
+        benchmark.pedantic(fn, rounds=10, iterations=1, warmup_rounds=2)
+        benchmark.extra_info.update({"n": _N, "ns_per_key": benchmark.stats.stats.median * 1e9 / _N})
+
+    @_skip
+    @pytest.mark.parametrize("scheme,bits,out_bits", _EVAL, ids=[f"{s}-{b}-{m}" for s, b, m in _EVAL])
+    def test_cuda_keygen(benchmark, scheme, bits, out_bits):
+        dev = Dev()
+        alpha = dev.to_dev(rand_bits(np.random.default_rng(2), _N, bits))
+        gen = fk.dpf_gen if scheme == "dpf" else fk.dcf_gen
+        benchmark.group = "cuda keygen N=2^20"
+
+        def fn():
+            r = gen(alpha, 1, bits=bits, out_bits=out_bits)
+            dev.sync()
+            return r
+
+        benchmark.pedantic(fn, rounds=5, iterations=1, warmup_rounds=1)
+        benchmark.extra_info.update({"n": _N, "ns_per_key": benchmark.stats.stats.median * 1e9 / _N})
+
+    @_skip
+    @pytest.mark.parametrize("shape", [(1, 1024, 1024, 1024), (16, 256, 256, 256)], ids=["1024^3", "16x256^3"])
+    def test_cuda_ring_matmul(benchmark, shape):
+        dev = Dev()
+        batch, m, k, n = shape
+        rng = np.random.default_rng(3)
+        a = dev.to_dev(rand_bits(rng, batch * m * k, 64).reshape(batch, m, k))
+        b = dev.to_dev(rand_bits(rng, batch * k * n, 64).reshape(batch, k, n))
+        benchmark.group = "cuda ring_matmul"
+
+        def fn():
+            r = fk.ring_matmul(a, b)
+            dev.sync()
+            return r
+
+        benchmark.pedantic(fn, rounds=10, iterations=1, warmup_rounds=2)
+        benchmark.extra_info.update({"gmacs": batch * m * k * n / benchmark.stats.stats.median / 1e9})
+
+
+if __name__ == "__main__":
+    sys.exit(main())
