@@ -12,14 +12,6 @@ from reference import keyformat_ref as K
 AES_PATHS = list(fk._C.available_aes_paths())
 
 
-@pytest.fixture
-def restore_aes_path():
-    """Restores the AES path a test switched (fsskernels._C.set_aes_path is global)."""
-    before = fk._C.aes_path()
-    yield
-    fk._C.set_aes_path(before)
-
-
 def mask(m: int) -> np.uint64:
     return np.uint64((1 << m) - 1)
 

@@ -14,14 +14,6 @@ from reference import keyformat_ref as K
 AES_PATHS = list(fk._C.available_aes_paths())
 
 
-@pytest.fixture
-def restore_aes_path():
-    """Restores the AES path a test switched (fsskernels._C.set_aes_path is global)."""
-    before = fk._C.aes_path()
-    yield
-    fk._C.set_aes_path(before)
-
-
 def u64(vals) -> np.ndarray:
     return np.array([int(v) % (1 << 64) for v in vals], dtype=np.uint64)
 

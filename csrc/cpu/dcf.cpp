@@ -25,10 +25,8 @@ void dcf_gen_bcg(const GenArgs& a, const KeyLayout& lay, TileDigests& dig) {
     for (uint64_t base = c0; base < c1; base += kGroup) {
       const int n = static_cast<int>(std::min<uint64_t>(kGroup, c1 - base));
       const KeyTilePtrs p0 = key_tile(body0, lay, N, base), p1 = key_tile(body1, lay, N, base);
-      rng.roots(base, n, s0, s1);
+      rng.roots(base, n, s0, s1, p0.roots, p1.roots);
       for (int g = 0; g < n; ++g) {
-        store_block(p0.roots + 16 * g, s0[g]);
-        store_block(p1.roots + 16 * g, s1[g]);
         t0[g] = 0; t1[g] = 1; va[g] = 0;
       }
       if (fused && n % kGenWalkKeys == 0) {
@@ -38,7 +36,7 @@ void dcf_gen_bcg(const GenArgs& a, const KeyLayout& lay, TileDigests& dig) {
           vaes_dcf_gen_walk(fixed_key(), a.bits, n_lv, m, a.alpha + base + g, beta + g, s0 + g, s1 + g, t0 + g,
                             t1 + g, va + g, p0.cw + 16 * g, p1.cw + 16 * g, p0.cw_stride, p0.vcw + vb * g,
                             p1.vcw + vb * g, p0.vcw_stride, vb);
-      } else
+      } else {
       for (int i = 0; i < n_lv; ++i) {
         for (int g = 0; g < n; ++g) {
           for (int j = 0; j < 3; ++j) {
@@ -56,28 +54,17 @@ void dcf_gen_bcg(const GenArgs& a, const KeyLayout& lay, TileDigests& dig) {
           const uint64_t sg = uint64_t(1) - 2 * t1[g];
           const uint64_t v0_lose = ct_sel64(am, v0.lo, v0.hi), v1_lose = ct_sel64(am, v1.lo, v1.hi);
           const uint64_t v0_keep = ct_sel64(am, v0.hi, v0.lo), v1_keep = ct_sel64(am, v1.hi, v1.lo);
-          const Block scw = clear_low2(xor_block(ct_sel(am, o00, o01), ct_sel(am, o10, o11)));
           uint64_t vcw = sg * (v1_lose - v0_lose - va[g]) + (sg * beta & am);
           vcw &= mm;
           va[g] = va[g] - v1_keep + v0_keep + sg * vcw;
-          const uint64_t tcw0 = (o00.lo ^ o10.lo ^ al ^ 1) & 1;
-          const uint64_t tcw1 = (o01.lo ^ o11.lo ^ al) & 1;
-          const Block cw{scw.lo | tcw0 | (tcw1 << 1), scw.hi};
+          const Block cw = gen_tree_step(al, o00, o01, o10, o11, s0[g], s1[g], t0[g], t1[g]);
           store_block(p0.cw + p0.cw_stride * i + 16 * g, cw);
           store_block(p1.cw + p1.cw_stride * i + 16 * g, cw);
           store_value(p0.vcw + p0.vcw_stride * i + vb * g, vb, vcw);
           store_value(p1.vcw + p1.vcw_stride * i + vb * g, vb, vcw);
-          const uint64_t tcw_keep = ct_sel64(am, tcw1, tcw0);
-          const Block k0 = ct_sel(am, o01, o00), k1 = ct_sel(am, o11, o10);
-          const uint64_t m0 = ct_mask(t0[g]), m1 = ct_mask(t1[g]);
-          s0[g] = Block{(k0.lo & ~uint64_t(3)) ^ (scw.lo & m0), k0.hi ^ (scw.hi & m0)};
-          s1[g] = Block{(k1.lo & ~uint64_t(3)) ^ (scw.lo & m1), k1.hi ^ (scw.hi & m1)};
-          const uint64_t nt0 = (k0.lo & 1) ^ (t0[g] & tcw_keep);
-          const uint64_t nt1 = (k1.lo & 1) ^ (t1[g] & tcw_keep);
-          t0[g] = nt0;
-          t1[g] = nt1;
         }
       }
+      }  // generic path
       for (int g = 0; g < n; ++g) {
         in[2 * g] = Block{s0[g].lo ^ 2, s0[g].hi};
         in[2 * g + 1] = Block{s1[g].lo ^ 2, s1[g].hi};
@@ -106,10 +93,8 @@ void dcf_gen_onebit(const GenArgs& a, const KeyLayout& lay, TileDigests& dig) {
     for (uint64_t base = c0; base < c1; base += kGroup) {
       const int n = static_cast<int>(std::min<uint64_t>(kGroup, c1 - base));
       const KeyTilePtrs p0 = key_tile(body0, lay, N, base), p1 = key_tile(body1, lay, N, base);
-      rng.roots(base, n, s0, s1);
+      rng.roots(base, n, s0, s1, p0.roots, p1.roots);
       for (int g = 0; g < n; ++g) {
-        store_block(p0.roots + 16 * g, s0[g]);
-        store_block(p1.roots + 16 * g, s1[g]);
         const uint64_t beta = a.beta_scalar ? a.beta[0] : a.beta[base + g];
         alpha[g] = a.alpha[base + g] & ct_mask(beta);  // beta = 0: compare with 0 (never true)
       }

@@ -30,23 +30,10 @@ void dpf_gen_tree(int bits, int levels, int n, const uint64_t* alpha, Block* s0,
     const int sh = bits - 1 - i;
     for (int g = 0; g < n; ++g) {
       const uint64_t a = (alpha[g] >> sh) & 1;
-      const uint64_t am = ct_mask(a);
-      const Block o00 = out[4 * g], o01 = out[4 * g + 1], o10 = out[4 * g + 2], o11 = out[4 * g + 3];
-      const Block scw = clear_low2(xor_block(ct_sel(am, o00, o01), ct_sel(am, o10, o11)));  // lose side
-      const uint64_t tcw0 = (o00.lo ^ o10.lo ^ a ^ 1) & 1;
-      const uint64_t tcw1 = (o01.lo ^ o11.lo ^ a) & 1;
-      const Block cw{scw.lo | tcw0 | (tcw1 << 1), scw.hi};
+      const Block cw = gen_tree_step(a, out[4 * g], out[4 * g + 1], out[4 * g + 2], out[4 * g + 3], s0[g], s1[g],
+                                     t0[g], t1[g]);
       store_block(cw0 + stride * i + 16 * g, cw);
       store_block(cw1 + stride * i + 16 * g, cw);
-      const uint64_t tcw_keep = ct_sel64(am, tcw1, tcw0);
-      const Block k0 = ct_sel(am, o01, o00), k1 = ct_sel(am, o11, o10);
-      const uint64_t m0 = ct_mask(t0[g]), m1 = ct_mask(t1[g]);
-      s0[g] = Block{(k0.lo & ~uint64_t(3)) ^ (scw.lo & m0), k0.hi ^ (scw.hi & m0)};
-      s1[g] = Block{(k1.lo & ~uint64_t(3)) ^ (scw.lo & m1), k1.hi ^ (scw.hi & m1)};
-      const uint64_t nt0 = (k0.lo & 1) ^ (t0[g] & tcw_keep);
-      const uint64_t nt1 = (k1.lo & 1) ^ (t1[g] & tcw_keep);
-      t0[g] = nt0;
-      t1[g] = nt1;
     }
   }
 }
@@ -95,11 +82,7 @@ void dpf_gen(const GenArgs& a) {
     for (uint64_t base = c0; base < c1; base += kGroup) {
       const int n = static_cast<int>(std::min<uint64_t>(kGroup, c1 - base));
       const KeyTilePtrs p0 = key_tile(body0, lay, N, base), p1 = key_tile(body1, lay, N, base);
-      rng.roots(base, n, s0, s1);
-      for (int g = 0; g < n; ++g) {
-        store_block(p0.roots + 16 * g, s0[g]);
-        store_block(p1.roots + 16 * g, s1[g]);
-      }
+      rng.roots(base, n, s0, s1, p0.roots, p1.roots);
       dpf_gen_tree(a.bits, L, n, a.alpha + base, s0, s1, t0, t1, p0.cw, p1.cw, p0.cw_stride);
       for (int g = 0; g < n; ++g) {
         in[2 * g] = Block{s0[g].lo ^ 2, s0[g].hi};

@@ -64,15 +64,21 @@ struct RootRng {
     std::memset(r, 0, 16);
   }
   ~RootRng() { std::memset(&key, 0, sizeof(key)); }
-  // Root seeds of keys [k0, k0 + n): s0[i] = AES_R(2(k0+i)), s1[i] = AES_R(2(k0+i)+1), low bits cleared.
-  void roots(uint64_t k0, int n, Block* s0, Block* s1) const {
+  // Root seeds of keys [k0, k0 + n): s0[i] = AES_R(2(k0+i)), s1[i] = AES_R(2(k0+i)+1), low bits
+  // cleared; also stored as the keys' roots (16 bytes apart from root0 / root1).
+  void roots(uint64_t k0, int n, Block* s0, Block* s1, uint8_t* root0, uint8_t* root1) const {
     Block ctr[2 * kGroup], out[2 * kGroup];
     for (int i = 0; i < 2 * n; ++i) {
       const uint64_t c = 2 * k0 + static_cast<uint64_t>(i);
       ctr[i] = Block{c, 0};
     }
     current_enc()(key, ctr, out, static_cast<size_t>(2 * n));
-    for (int i = 0; i < n; ++i) { s0[i] = clear_low2(out[2 * i]); s1[i] = clear_low2(out[2 * i + 1]); }
+    for (int i = 0; i < n; ++i) {
+      s0[i] = clear_low2(out[2 * i]);
+      s1[i] = clear_low2(out[2 * i + 1]);
+      store_block(root0 + 16 * i, s0[i]);
+      store_block(root1 + 16 * i, s1[i]);
+    }
     std::memset(out, 0, sizeof(out));
   }
 };
@@ -96,6 +102,28 @@ struct TileDigests {
     }
   }
 };
+
+// One level of the BGI tree in key generation, for one key (constant time in the secret bit
+// a = alpha_i): from both parties' children o_bd = child block of party b in direction d,
+// returns the correction word block (sCW | tCW0 | tCW1 << 1) and advances s_b, t_b along
+// alpha's path (docs/kernels.md sections 2-3).
+inline Block gen_tree_step(uint64_t a, Block o00, Block o01, Block o10, Block o11, Block& s0, Block& s1,
+                           uint64_t& t0, uint64_t& t1) {
+  const uint64_t am = ct_mask(a);
+  const Block scw = clear_low2(xor_block(ct_sel(am, o00, o01), ct_sel(am, o10, o11)));  // the lose side
+  const uint64_t tcw0 = (o00.lo ^ o10.lo ^ a ^ 1) & 1;
+  const uint64_t tcw1 = (o01.lo ^ o11.lo ^ a) & 1;
+  const uint64_t tcw_keep = ct_sel64(am, tcw1, tcw0);
+  const Block k0 = ct_sel(am, o01, o00), k1 = ct_sel(am, o11, o10);
+  const uint64_t m0 = ct_mask(t0), m1 = ct_mask(t1);
+  s0 = Block{(k0.lo & ~uint64_t(3)) ^ (scw.lo & m0), k0.hi ^ (scw.hi & m0)};
+  s1 = Block{(k1.lo & ~uint64_t(3)) ^ (scw.lo & m1), k1.hi ^ (scw.hi & m1)};
+  const uint64_t nt0 = (k0.lo & 1) ^ (t0 & tcw_keep);
+  const uint64_t nt1 = (k1.lo & 1) ^ (t1 & tcw_keep);
+  t0 = nt0;
+  t1 = nt1;
+  return Block{scw.lo | tcw0 | (tcw1 << 1), scw.hi};
+}
 
 // Validates GenArgs common to DPF and DCF; returns the key layout.
 KeyLayout check_gen_args(const GenArgs& a, Scheme scheme);
