@@ -1,0 +1,104 @@
+"""Products of shares: Beaver triples (elementwise) and matrix triples (matmul).
+
+With a dealer triple (a, b, c = a*b) shared mod 2^L, both parties open E = x - a and
+F = y - b in one round (each sends its shares of E and F packed to L bits) and set
+    z_p = x_p * F + E * b_p + c_p            (sum over p: x(y - b) + (x - a) b + ab = xy),
+and likewise z_p = x_p @ F + E @ B_p + C_p for matrices (Beaver 1991; the matrix form as in
+SecureML, Mohassel-Zhang 2017). Broadcasting works because the identity is bilinear.
+
+Fixed-point operands (frac_bits > 0 on both sides) are multiplied in the L-bit ring
+(L = session.config.mul_bits) and the product is truncated by min(f_x, f_y) with
+truncation.truncate, which also lifts the result back to Z_2^64. Ring-integer operands
+(frac_bits 0 on either side) use L = 64 and no truncation: exact mod 2^64.
+Cost: 1 round + L bits per element of x and y, each way; truncation adds 1 round and L bits
+per output element each way.
+"""
+from __future__ import annotations
+
+import torch
+
+from .fixedpoint import encode
+from .linalg import ring_matmul
+from .material import broadcast_shape, matmul_shape
+from .tensor import SharedTensor, is_integer_public
+from .truncation import truncate
+
+
+def _plan(x: SharedTensor, y_frac: int) -> tuple[bool, int, int]:
+    """(truncate?, ring width L, shift)."""
+    trunc = x.frac_bits > 0 and y_frac > 0
+    L = x.session.config.mul_bits if trunc else 64
+    return trunc, L, min(x.frac_bits, y_frac)
+
+
+def mul(x: SharedTensor, y: SharedTensor) -> SharedTensor:
+    """Elementwise product of two shared tensors (broadcasting). Fixed point: error < 1 unit
+    of the result scale, needs |x*y| < 2^(L-2) ring units (see FixedPointConfig)."""
+    s = x.session
+    broadcast_shape(tuple(x.shape), tuple(y.shape))
+    trunc, L, shift = _plan(x, y.frac_bits)
+    with s.protocol("mul"):
+        a, b, c = s.take("triple", (L, tuple(x.shape), tuple(y.shape)))
+        E, F = s.open([x.share - a, y.share - b], L, reduce=False)
+        z = x.share * F + E * b + c
+        if trunc:
+            return SharedTensor(s, truncate(s, z, shift, L), x.frac_bits + y.frac_bits - shift)
+        return SharedTensor(s, z, x.frac_bits + y.frac_bits)
+
+
+def matmul(x: SharedTensor, y: SharedTensor) -> SharedTensor:
+    """x @ y for shared (..., m, k) @ (..., k, n) with broadcast batch dimensions (matrix
+    triple; ``fsskernels.ring_matmul`` for the local products)."""
+    s = x.session
+    matmul_shape(tuple(x.shape), tuple(y.shape))
+    trunc, L, shift = _plan(x, y.frac_bits)
+    with s.protocol("matmul"):
+        A, B, C = s.take("matmul_triple", (L, tuple(x.shape), tuple(y.shape)))
+        # One round, two messages: E's product with B overlaps F's transfer.
+        e, f = x.share - A, y.share - B
+        get_e = s.exchange_ring_start([e], L)
+        get_f = s.exchange_ring_start([f], L, new_round=False)
+        z = ring_matmul(get_e()[0] + e, B) + C
+        z = z + ring_matmul(x.share, get_f()[0] + f)
+        if trunc:
+            return SharedTensor(s, truncate(s, z, shift, L), x.frac_bits + y.frac_bits - shift)
+        return SharedTensor(s, z, x.frac_bits + y.frac_bits)
+
+
+def _public_operand(x: SharedTensor, w, op: str) -> tuple[torch.Tensor, int]:
+    """A public operand as ring integers (frac 0) or fixed point at the session's frac_bits."""
+    if isinstance(w, torch.Tensor) and w.device != x.device:
+        raise ValueError(f"{op}: public operand is on {w.device}, shares are on {x.device}")
+    if is_integer_public(w):
+        return encode(torch.as_tensor(w), 0, device=x.device), 0
+    f = x.session.frac_bits
+    return encode(w, f, device=x.device), f
+
+
+def mul_public(x: SharedTensor, c) -> SharedTensor:
+    """x * c for a public c (scalar or tensor, broadcasting). Integer c: exact, local.
+    Float c: c is encoded with the session's frac_bits and the product truncated (1 round)."""
+    s = x.session
+    enc, fc = _public_operand(x, c, "mul")
+    broadcast_shape(tuple(x.shape), tuple(enc.shape))
+    z = x.share * enc
+    if fc == 0 or x.frac_bits == 0:
+        return SharedTensor(s, z, x.frac_bits + fc)
+    with s.protocol("mul_public"):
+        return SharedTensor(s, truncate(s, z, fc, s.config.mul_bits), x.frac_bits)
+
+
+def matmul_public(x: SharedTensor, w, right: bool = True) -> SharedTensor:
+    """x @ w (right=True) or w @ x for a public matrix w; float w is truncated as in mul_public."""
+    s = x.session
+    enc, fc = _public_operand(x, w, "matmul")
+    if right:
+        matmul_shape(tuple(x.shape), tuple(enc.shape))
+        z = ring_matmul(x.share, enc)
+    else:
+        matmul_shape(tuple(enc.shape), tuple(x.shape))
+        z = ring_matmul(enc, x.share)
+    if fc == 0 or x.frac_bits == 0:
+        return SharedTensor(s, z, x.frac_bits + fc)
+    with s.protocol("matmul_public"):
+        return SharedTensor(s, truncate(s, z, fc, s.config.mul_bits), x.frac_bits)

@@ -1,0 +1,167 @@
+"""Frozen matrices: a weight masked once, the mask reused for every later product.
+
+Shared mode (``freeze``): W is secret-shared. The dealer gives shares of a uniform mask B
+(mod 2^L); the parties open F = W - B once. Each product X @ W then takes a fresh dealer
+pair (A, C = A @ B), opens only E = X - A (one round, L bits per element of X each way),
+and sets z_p = X_p @ F + E @ B_p + C_p.
+
+Owner mode (``freeze_owned``): W is party o's private value (the model owner). The dealer
+gives o a uniform B; o sends F = W - B to the other party p once. Per product, p gets
+(A, C_p) and o gets C_o with C_o + C_p = A @ B; p sends E = X_p - A, o computes
+z_o = X_o @ W + E @ B + C_o and p computes z_p = X_p @ F + C_p. With truncation the share
+of the masked product rides in p's message and o answers one bit per output element
+(truncation.trunc1_*): per step p -> o: (|X| + |Z|) * L bits, o -> p: |Z| bits, 2 rounds.
+
+Why reusing B is secure: B is used exactly once as a one-time pad, on W, so F is uniform and
+independent of W. Every later product masks the activation side with a fresh uniform A, so
+each opened E is uniform and independent of X and of everything opened before; the products
+C = A @ B are fresh sharings of new values, uniform given either party's view. Reusing B
+never combines two openings with the same pad (only W is ever padded with B), which is
+what would leak. (Security argument in docs/runtime.md.)
+"""
+from __future__ import annotations
+
+import torch
+
+from .fixedpoint import check_frac_bits, encode
+from .linalg import ring_matmul
+from .material import matmul_shape
+from .tensor import SharedTensor
+from .truncation import (trunc1_masked, trunc1_opener_finish, trunc1_peer_finish, trunc1_take, truncate)
+
+
+class FrozenMatrix:
+    """A 2-D weight masked once; use as the right operand: ``x @ frozen`` (or ``frozen.T``).
+
+    Attributes: shape (of the matrix as used, i.e. transposed for .T), frac_bits, mode
+    ("shared" or "owner"), owner (owner mode), bits (ring width L of the mask)."""
+
+    def __init__(self, session, mode: str, owner: int, mask_seq: int, base_shape: tuple, bits: int, frac_bits: int,
+                 state: dict, transposed: bool = False) -> None:
+        self.session = session
+        self.mode = mode
+        self.owner = owner
+        self.mask_seq = mask_seq
+        self.base_shape = tuple(base_shape)
+        self.bits = bits
+        self.frac_bits = frac_bits
+        self._state = state  # shared between a matrix and its transpose view
+        self.transposed = transposed
+
+    @property
+    def shape(self) -> tuple:
+        return self.base_shape[::-1] if self.transposed else self.base_shape
+
+    @property
+    def T(self) -> "FrozenMatrix":
+        return FrozenMatrix(self.session, self.mode, self.owner, self.mask_seq, self.base_shape, self.bits,
+                            self.frac_bits, self._state, not self.transposed)
+
+    def _get(self, name: str) -> torch.Tensor:
+        t = self._state[name]
+        return t.transpose(-1, -2) if self.transposed else t
+
+    def __repr__(self) -> str:
+        return f"FrozenMatrix(mode={self.mode}, shape={self.shape}, frac_bits={self.frac_bits}, bits={self.bits})"
+
+    def rmatmul(self, x: SharedTensor) -> SharedTensor:
+        """x @ self for a shared x of shape (..., m, k)."""
+        s = self.session
+        if not isinstance(x, SharedTensor):
+            raise ValueError("matmul: the left operand of a FrozenMatrix product must be a SharedTensor")
+        if x.session is not s:
+            raise ValueError("matmul: operands belong to different sessions")
+        if x.device != s.device:
+            raise ValueError(f"matmul: operands are on different devices ({x.device} and {s.device})")
+        out_shape = matmul_shape(tuple(x.shape), self.shape)
+        trunc = self.frac_bits > 0 and x.frac_bits > 0
+        if self.bits < 64 and not trunc:
+            raise ValueError("matmul: this frozen matrix was masked for fixed-point products (mul_bits ring); "
+                             "the shared operand must be fixed point too")
+        L, shift = self.bits, min(self.frac_bits, x.frac_bits)
+        frac = x.frac_bits + self.frac_bits - (shift if trunc else 0)
+        t = int(self.transposed)
+        with s.protocol("matmul_frozen"):
+            if self.mode == "shared":
+                A, C = s.take("frozen_triple", (L, self.mask_seq, self.base_shape, tuple(x.shape), t))
+                (E,) = s.open([x.share - A], L, reduce=False)
+                z = ring_matmul(x.share, self._get("F")) + ring_matmul(E, self._get("B")) + C
+                return SharedTensor(s, truncate(s, z, shift, L) if trunc else z, frac)
+            o = self.owner
+            mat = s.take("owner_triple", (L, self.mask_seq, self.base_shape, tuple(x.shape), o, t))
+            tm = trunc1_take(s, out_shape, shift, L, o) if trunc else None
+            if s.party != o:
+                A, Cp = mat
+                z = ring_matmul(x.share, self._get("F")) + Cp
+                msg = [x.share - A] + ([trunc1_masked(s, z, tm, L)] if trunc else [])
+                s.send_ring(msg, L)
+                out = trunc1_peer_finish(s, tm, out_shape, L, shift) if trunc else z
+            else:
+                (Co,) = mat
+                z = ring_matmul(x.share, self._get("W")) + Co
+                got = s.recv_ring([tuple(x.shape)] + ([out_shape] if trunc else []), L)
+                z = z + ring_matmul(got[0], self._get("B"))
+                out = trunc1_opener_finish(s, trunc1_masked(s, z, tm, L), got[1], tm, L, shift) if trunc else z
+            return SharedTensor(s, out, frac)
+
+
+def _bits_for(session, frac_bits: int) -> int:
+    return session.config.mul_bits if frac_bits > 0 else 64
+
+
+def freeze(w: SharedTensor) -> FrozenMatrix:
+    """Mask a secret-shared 2-D weight once (opens F = W - B to both parties: one round,
+    L bits per element each way). Fixed-point W uses L = mul_bits, ring-integer W L = 64."""
+    s = w.session
+    if w.ndim != 2:
+        raise ValueError(f"freeze: the weight must be 2-D, got shape {tuple(w.shape)}")
+    L = _bits_for(s, w.frac_bits)
+    with s.protocol("freeze"):
+        seq = s.material.next_seq
+        (B,) = s.take("frozen_mask", (L, tuple(w.shape)))
+        (F,) = s.open([w.share - B], L)
+    return FrozenMatrix(s, "shared", -1, seq, tuple(w.shape), L, w.frac_bits, {"F": F, "B": B})
+
+
+def freeze_owned(session, w=None, *, owner: int, shape=None, frac_bits: int | None = None) -> FrozenMatrix:
+    """Mask party ``owner``'s private 2-D weight once. The owner passes ``w`` (float: fixed
+    point at ``frac_bits``, default the session's; integers: ring integers with
+    frac_bits=0); the other party passes ``shape`` (and the same ``frac_bits``). The owner
+    sends F = W - B once (L bits per element, one message)."""
+    s = session
+    if owner not in (0, 1):
+        raise ValueError(f"owner: must be 0 or 1, got {owner!r}")
+    if s.party == owner:
+        if w is None:
+            raise ValueError(f"freeze_owned: party {owner} owns the weight and must pass it")
+        if isinstance(w, torch.Tensor) and w.device != s.device:
+            raise ValueError(f"freeze_owned: weight is on {w.device}, the session computes on {s.device}")
+        t = torch.as_tensor(w)
+        if frac_bits is None:
+            frac_bits = s.frac_bits if t.is_floating_point() else 0
+        if shape is not None and tuple(shape) != tuple(t.shape):
+            raise ValueError(f"freeze_owned: weight has shape {tuple(t.shape)}, but shape={tuple(shape)} was given")
+        shape = tuple(t.shape)
+    else:
+        if w is not None:
+            raise ValueError(f"freeze_owned: only the owner (party {owner}) passes the weight")
+        if shape is None:
+            raise ValueError("freeze_owned: the non-owner must pass the weight's shape")
+        shape = tuple(int(d) for d in shape)
+        frac_bits = s.frac_bits if frac_bits is None else frac_bits
+    check_frac_bits(frac_bits)
+    if len(shape) != 2:
+        raise ValueError(f"freeze_owned: the weight must be 2-D, got shape {shape}")
+    L = _bits_for(s, frac_bits)
+    with s.protocol("freeze"):
+        seq = s.material.next_seq
+        mat = s.take("owner_mask", (L, shape, owner))
+        if s.party == owner:
+            W = encode(t, frac_bits, device=s.device)
+            (B,) = mat
+            s.send_ring([W - B], L)
+            state = {"W": W, "B": B}
+        else:
+            (F,) = s.recv_ring([shape], L)
+            state = {"F": F}
+    return FrozenMatrix(s, "owner", owner, seq, shape, L, frac_bits, state)
