@@ -21,8 +21,13 @@ def free_port() -> int:
 
 
 def child_env() -> dict:
+    """The environment of a worker process: it imports the same fsskernels as this process
+    (the installed package, or a development tree on PYTHONPATH)."""
+    import fsskernels
+
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "python")] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    pkg_parent = str(Path(fsskernels.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join([pkg_parent] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     env.setdefault("OMP_NUM_THREADS", "1")
     return env
 
