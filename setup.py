@@ -5,6 +5,8 @@ Environment:
   FSS_CUDA_ARCHS=90    CUDA architectures (semicolon- or comma-separated)
   FSS_BUILD_JOBS=N     parallel compile jobs (default: all cores)
 """
+from __future__ import annotations
+
 import os
 import shutil
 import subprocess
@@ -32,8 +34,30 @@ def _cuda_setting() -> str:
     return mapping[value]
 
 
+def _find_nvcc() -> str | None:
+    for cand in (os.environ.get("CUDACXX"), shutil.which("nvcc"), "/usr/local/cuda/bin/nvcc"):
+        if cand and os.path.exists(cand):
+            return cand
+    return None
+
+
+CUDA_MODE = _cuda_setting()
+NVCC = _find_nvcc()
+BUILD_CUDA = CUDA_MODE == "ON" or (CUDA_MODE == "AUTO" and NVCC is not None)
+
+
 class CMakeBuild(build_ext):
+    """One CMake run builds every declared module (_C, and _C_cuda when CUDA is built);
+    declaring both lets setuptools place both, in regular and editable installs."""
+
+    _built = False
+
     def build_extension(self, ext: Extension) -> None:
+        if CMakeBuild._built:
+            if not Path(self.get_ext_fullpath(ext.name)).exists():
+                raise RuntimeError(f"CMake did not produce {ext.name} at {self.get_ext_fullpath(ext.name)}")
+            return
+        CMakeBuild._built = True
         out_dir = Path(self.get_ext_fullpath(ext.name)).parent.resolve()
         build_dir = Path(self.build_temp).resolve() / "cmake"
         build_dir.mkdir(parents=True, exist_ok=True)
@@ -43,13 +67,15 @@ class CMakeBuild(build_ext):
         args = [
             f"-DCMAKE_BUILD_TYPE=Release",
             f"-DFSS_BUILD_PYTHON=ON",
-            f"-DFSS_CUDA={_cuda_setting()}",
+            f"-DFSS_CUDA={'ON' if BUILD_CUDA else 'OFF'}",
             f"-DFSS_CUDA_ARCHS={archs}",
             f"-DCMAKE_CUDA_ARCHITECTURES={archs}",
             f"-DFSS_PY_OUTPUT_DIR={out_dir}",
             f"-Dpybind11_DIR={pybind11.get_cmake_dir()}",
             f"-DPython_EXECUTABLE={sys.executable}",
         ]
+        if BUILD_CUDA and NVCC:
+            args.append(f"-DCMAKE_CUDA_COMPILER={NVCC}")
         if shutil.which("ninja"):
             args.append("-GNinja")
         jobs = os.environ.get("FSS_BUILD_JOBS", str(os.cpu_count() or 1))
@@ -57,4 +83,7 @@ class CMakeBuild(build_ext):
         subprocess.run(["cmake", "--build", str(build_dir), "--parallel", jobs], check=True)
 
 
-setup(ext_modules=[CMakeExtension("fsskernels._C")], cmdclass={"build_ext": CMakeBuild})
+setup(
+    ext_modules=[CMakeExtension("fsskernels._C")] + ([CMakeExtension("fsskernels._C_cuda")] if BUILD_CUDA else []),
+    cmdclass={"build_ext": CMakeBuild},
+)

@@ -1,6 +1,7 @@
 // Run-time choice of the AES path by CPUID, and the public PRG functions of aes.h.
 #include <sys/random.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include "aes_internal.h"
 #include "fsskernels/aes.h"
 #include "fsskernels/errors.h"
+#include "fsskernels/fss.h"
 
 namespace fss {
 namespace detail {
@@ -97,10 +99,20 @@ void set_aes_path(AesPath p) {
 
 void prg_hash(const Block* in, Block* out, size_t n, uint64_t tweak) {
   if (n && (!in || !out)) bad_arg("blocks", "null pointer");
-  constexpr size_t kChunk = 256;
-  Block tmp[kChunk];
-  for (size_t i = 0; i < n; i += kChunk) {
+  constexpr size_t kChunk = 1024;
+  const int64_t chunks = static_cast<int64_t>((n + kChunk - 1) / kChunk);
+  const int nt = static_cast<int>(std::min<int64_t>(num_threads(), std::max<int64_t>(chunks / 16, 1)));
+#pragma omp parallel for schedule(static) num_threads(nt)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const size_t i = static_cast<size_t>(c) * kChunk;
     const size_t m = n - i < kChunk ? n - i : kChunk;
+#if defined(FSS_X86)
+    if (detail::current_mmo() == detail::mmo_vaes) {
+      detail::mmo_tweak_vaes(detail::fixed_key(), in + i, out + i, m, tweak);
+      continue;
+    }
+#endif
+    Block tmp[kChunk];
     for (size_t j = 0; j < m; ++j) tmp[j] = Block{in[i + j].lo ^ tweak, in[i + j].hi};
     detail::mmo(tmp, out + i, m);
   }

@@ -30,6 +30,7 @@ void enc_portable(const AesKey& k, const Block* in, Block* out, size_t n);
 void mmo_aesni(const AesKey& k, const Block* in, Block* out, size_t n);
 void enc_aesni(const AesKey& k, const Block* in, Block* out, size_t n);
 void mmo_vaes(const AesKey& k, const Block* in, Block* out, size_t n);
+void mmo_tweak_vaes(const AesKey& k, const Block* in, Block* out, size_t n, uint64_t tweak);
 #endif
 
 // The MMO function of the current path (what the FSS kernels call).

@@ -8,9 +8,11 @@ import numpy as np
 from . import _C
 
 
-def prg_hash(blocks, tweak: int = 0) -> np.ndarray:
+def prg_hash(blocks, tweak: int = 0, out: np.ndarray | None = None) -> np.ndarray:
     """H(block, tweak) for every row of `blocks` (uint8 array of shape (n, 16)); returns
-    a new uint8 array of shape (n, 16). tweak: integer in [0, 2^64)."""
+    a new uint8 array of shape (n, 16), or writes into `out` (same shape, C-contiguous; may
+    be `blocks` itself) and returns it. tweak: integer in [0, 2^64). Multi-threaded for
+    large n."""
     if not isinstance(blocks, np.ndarray):
         raise ValueError(f"blocks: expected a numpy uint8 array of shape (n, 16), got {type(blocks).__name__}")
     if blocks.dtype != np.uint8:
@@ -19,4 +21,6 @@ def prg_hash(blocks, tweak: int = 0) -> np.ndarray:
         raise ValueError(f"blocks: expected shape (n, 16), got {blocks.shape}")
     if isinstance(tweak, bool) or not isinstance(tweak, numbers.Integral) or not 0 <= int(tweak) < 2**64:
         raise ValueError(f"tweak: expected an integer in [0, 2^64), got {tweak!r}")
-    return _C.prg_hash(np.ascontiguousarray(blocks), int(tweak))
+    if out is not None and not isinstance(out, np.ndarray):
+        raise ValueError(f"out: expected a numpy uint8 array, got {type(out).__name__}")
+    return _C.prg_hash(np.ascontiguousarray(blocks), int(tweak), out)

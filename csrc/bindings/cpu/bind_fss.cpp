@@ -126,17 +126,25 @@ void register_fss(py::module_& m) {
     return fss::fsk_checksum(reinterpret_cast<const uint8_t*>(s.data()), s.size());
   }, py::arg("data"));
 
-  m.def("prg_hash", [](py::object blocks_obj, uint64_t tweak) {
+  m.def("prg_hash", [](py::object blocks_obj, uint64_t tweak, py::object out_obj) {
     U8Array in = require_u8(blocks_obj, "blocks");
     if (in.ndim() != 2 || in.shape(1) != 16) throw std::invalid_argument("blocks: expected shape (n, 16)");
     const size_t n = static_cast<size_t>(in.shape(0));
-    U8Array out({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(16)});
+    U8Array out = out_obj.is_none() ? U8Array({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(16)})
+                                    : require_u8(out_obj, "out");
+    if (out.ndim() != 2 || out.shape(0) != in.shape(0) || out.shape(1) != 16)
+      throw std::invalid_argument("out: expected shape (n, 16) like blocks");
+    if (!out.writeable()) throw std::invalid_argument("out: array is read-only");
+    const uint8_t* ip = in.data();
+    uint8_t* op = out.mutable_data();
+    if (n && ip != op && ip < op + 16 * n && op < ip + 16 * n)
+      throw std::invalid_argument("out: overlaps blocks (only exact aliasing is allowed)");
     {
       py::gil_scoped_release nogil;
-      fss::prg_hash(reinterpret_cast<const fss::Block*>(in.data()), reinterpret_cast<fss::Block*>(out.mutable_data()), n, tweak);
+      fss::prg_hash(reinterpret_cast<const fss::Block*>(ip), reinterpret_cast<fss::Block*>(op), n, tweak);
     }
     return out;
-  }, py::arg("blocks"), py::arg("tweak") = 0);
+  }, py::arg("blocks"), py::arg("tweak") = 0, py::arg("out") = py::none());
   m.def("aes_ctr", [](py::bytes key, uint64_t start, uint64_t nblocks) {
     std::string k = key;
     if (k.size() != 16) throw std::invalid_argument("key: must be 16 bytes");
