@@ -33,7 +33,8 @@ py::tuple gen(fss::Scheme scheme, const py::object& alpha_obj, const py::object&
   if (beta_scalar ? beta.size() != 1 : static_cast<uint64_t>(beta.size()) != n)
     throw std::invalid_argument("beta: expected a scalar or " + std::to_string(n) + " values, got " + std::to_string(beta.size()));
   const size_t len = fss::key_buffer_size(scheme, bits, out_bits, n);
-  U8Array k0(static_cast<py::ssize_t>(len)), k1(static_cast<py::ssize_t>(len));
+  U8Array k0 = new_output_array<uint8_t>({static_cast<py::ssize_t>(len)});
+  U8Array k1 = new_output_array<uint8_t>({static_cast<py::ssize_t>(len)});
   uint8_t seed16[16];
   const bool seeded = !read_seed(seed, seed16).empty();
   fss::GenArgs a;
@@ -54,7 +55,7 @@ U64Array eval(fss::Scheme scheme, int party, const py::object& key_obj, const py
   const fss::KeyHeader h = fss::parse_key_header(key.data(), static_cast<size_t>(key.size()), false);
   if (static_cast<uint64_t>(x.size()) != h.count)
     throw std::invalid_argument("x: has " + std::to_string(x.size()) + " values but there are " + std::to_string(h.count) + " keys");
-  U64Array out(static_cast<py::ssize_t>(h.count));
+  U64Array out = new_output_array<uint64_t>({static_cast<py::ssize_t>(h.count)});
   fss::EvalArgs a;
   a.party = party; a.key = key.data(); a.key_len = static_cast<size_t>(key.size());
   a.x = x.data(); a.out = out.mutable_data();
@@ -96,7 +97,7 @@ void register_fss(py::module_& m) {
     const fss::KeyHeader h = fss::parse_key_header(key.data(), static_cast<size_t>(key.size()), false);
     if (h.bits > 24) throw std::invalid_argument("bits: full-domain evaluation needs bits <= 24, got " + std::to_string(h.bits));
     const uint64_t dom = uint64_t(1) << h.bits;
-    U64Array out({static_cast<py::ssize_t>(h.count), static_cast<py::ssize_t>(dom)});
+    U64Array out = new_output_array<uint64_t>({static_cast<py::ssize_t>(h.count), static_cast<py::ssize_t>(dom)});
     {
       py::gil_scoped_release nogil;
       fss::dpf_eval_all(party, key.data(), static_cast<size_t>(key.size()), out.mutable_data(), h.count * dom);

@@ -5,7 +5,12 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <sys/mman.h>
+
 #include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <vector>
 #include <stdexcept>
 #include <string>
 
@@ -34,6 +39,25 @@ inline U8Array require_u8(const py::handle& obj, const char* name) {
   if (!(arr.flags() & py::array::c_style))
     throw std::invalid_argument(std::string(name) + ": array must be C-contiguous");
   return py::reinterpret_borrow<U8Array>(arr);
+}
+
+// A new C-contiguous numpy array for large kernel outputs (key batches, shares). Buffers of
+// 4 MiB and more are 2 MiB-aligned and advised as transparent huge pages, so the kernels
+// do not pay one page fault per 4 KiB of fresh memory (costly in VMs); the array owns the
+// memory through a capsule.
+template <class T>
+py::array_t<T, py::array::c_style> new_output_array(std::vector<py::ssize_t> shape) {
+  size_t count = 1;
+  for (py::ssize_t d : shape) count *= static_cast<size_t>(d);
+  const size_t bytes = count * sizeof(T);
+  constexpr size_t kHuge = size_t(2) << 20;
+  if (bytes < 2 * kHuge) return py::array_t<T, py::array::c_style>(shape);
+  void* p = nullptr;
+  const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
+  if (posix_memalign(&p, kHuge, rounded) != 0 || !p) throw std::bad_alloc();
+  madvise(p, rounded, MADV_HUGEPAGE);  // advisory: ignored where THP is unavailable
+  py::capsule owner(p, [](void* q) { std::free(q); });
+  return py::array_t<T, py::array::c_style>(shape, static_cast<T*>(p), owner);
 }
 
 // Registration functions, one per binding file.
