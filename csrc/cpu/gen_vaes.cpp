@@ -70,19 +70,36 @@ inline void store_bits(uint64_t* out, __m512i lane_masks, const Ctx& c) {
   _mm512_mask_compressstoreu_epi64(out, 0x55, _mm512_and_si512(lane_masks, c.one_lo));
 }
 
+// Both parties' seeds and control-bit lane masks of a group, and alpha (low qwords).
+struct GenState {
+  __m512i S0[NZ], S1[NZ], T0[NZ], T1[NZ], AL[NZ];
+  GenState(const Block* s0, const Block* s1, const uint64_t* alpha) {
+    for (int j = 0; j < NZ; ++j) {
+      S0[j] = _mm512_loadu_si512(s0 + 4 * j);
+      S1[j] = _mm512_loadu_si512(s1 + 4 * j);
+      AL[j] = _mm512_maskz_expandloadu_epi64(0x55, alpha + 4 * j);
+      T0[j] = _mm512_setzero_si512();  // t0 = 0, t1 = 1 at the root
+      T1[j] = _mm512_set1_epi64(-1);
+    }
+  }
+  void store(const Ctx& c, Block* s0, Block* s1, uint64_t* t0, uint64_t* t1) const {
+    for (int j = 0; j < NZ; ++j) {
+      _mm512_storeu_si512(s0 + 4 * j, S0[j]);
+      _mm512_storeu_si512(s1 + 4 * j, S1[j]);
+      store_bits(t0 + 4 * j, T0[j], c);
+      store_bits(t1 + 4 * j, T1[j], c);
+    }
+  }
+};
+
 }  // namespace
 
 void vaes_dpf_gen_walk(const AesKey& k, int bits, int levels, const uint64_t* alpha, Block* s0, Block* s1,
                        uint64_t* t0, uint64_t* t1, uint8_t* cw0, uint8_t* cw1, size_t cw_stride) {
   const Ctx c(k);
-  __m512i S0[NZ], S1[NZ], T0[NZ], T1[NZ], AL[NZ], IN[4 * NZ], O[4 * NZ];
-  for (int j = 0; j < NZ; ++j) {
-    S0[j] = _mm512_loadu_si512(s0 + 4 * j);
-    S1[j] = _mm512_loadu_si512(s1 + 4 * j);
-    AL[j] = _mm512_maskz_expandloadu_epi64(0x55, alpha + 4 * j);
-    T0[j] = _mm512_setzero_si512();
-    T1[j] = _mm512_set1_epi64(-1);
-  }
+  GenState g(s0, s1, alpha);
+  __m512i (&S0)[NZ] = g.S0, (&S1)[NZ] = g.S1, (&T0)[NZ] = g.T0, (&T1)[NZ] = g.T1, (&AL)[NZ] = g.AL;
+  __m512i IN[4 * NZ], O[4 * NZ];
   for (int i = 0; i < levels; ++i) {
     const __m128i sh = _mm_cvtsi32_si128(bits - 1 - i);
     for (int j = 0; j < NZ; ++j) {
@@ -101,12 +118,7 @@ void vaes_dpf_gen_walk(const AesKey& k, int bits, int levels, const uint64_t* al
       T1[j] = st.t1;
     }
   }
-  for (int j = 0; j < NZ; ++j) {
-    _mm512_storeu_si512(s0 + 4 * j, S0[j]);
-    _mm512_storeu_si512(s1 + 4 * j, S1[j]);
-    store_bits(t0 + 4 * j, T0[j], c);
-    store_bits(t1 + 4 * j, T1[j], c);
-  }
+  g.store(c, s0, s1, t0, t1);
 }
 
 void vaes_dcf_gen_walk(const AesKey& k, int bits, int levels, int out_bits, const uint64_t* alpha,
@@ -116,14 +128,11 @@ void vaes_dcf_gen_walk(const AesKey& k, int bits, int levels, int out_bits, cons
   const Ctx c(k);
   const __m512i mm = _mm512_set1_epi64(out_bits >= 64 ? -1ll : static_cast<long long>((uint64_t(1) << out_bits) - 1));
   const __m512i two = _mm512_set1_epi64(2);
-  __m512i S0[NZ], S1[NZ], T0[NZ], T1[NZ], AL[NZ], BE[NZ], VA[NZ], IN[6 * NZ], O[6 * NZ];
+  GenState g(s0, s1, alpha);
+  __m512i (&S0)[NZ] = g.S0, (&S1)[NZ] = g.S1, (&T0)[NZ] = g.T0, (&T1)[NZ] = g.T1, (&AL)[NZ] = g.AL;
+  __m512i BE[NZ], VA[NZ], IN[6 * NZ], O[6 * NZ];
   for (int j = 0; j < NZ; ++j) {
-    S0[j] = _mm512_loadu_si512(s0 + 4 * j);
-    S1[j] = _mm512_loadu_si512(s1 + 4 * j);
-    AL[j] = _mm512_maskz_expandloadu_epi64(0x55, alpha + 4 * j);
     BE[j] = _mm512_maskz_expandloadu_epi64(0x55, beta + 4 * j);
-    T0[j] = _mm512_setzero_si512();
-    T1[j] = _mm512_set1_epi64(-1);
     VA[j] = _mm512_setzero_si512();
   }
   const __m512i two_lo = _mm512_slli_epi64(c.one_lo, 1);
@@ -159,13 +168,8 @@ void vaes_dcf_gen_walk(const AesKey& k, int bits, int levels, int out_bits, cons
       T1[j] = st.t1;
     }
   }
-  for (int j = 0; j < NZ; ++j) {
-    _mm512_storeu_si512(s0 + 4 * j, S0[j]);
-    _mm512_storeu_si512(s1 + 4 * j, S1[j]);
-    store_bits(t0 + 4 * j, T0[j], c);
-    store_bits(t1 + 4 * j, T1[j], c);
-    _mm512_mask_compressstoreu_epi64(va + 4 * j, 0x55, VA[j]);
-  }
+  g.store(c, s0, s1, t0, t1);
+  for (int j = 0; j < NZ; ++j) _mm512_mask_compressstoreu_epi64(va + 4 * j, 0x55, VA[j]);
 }
 
 }  // namespace detail

@@ -149,18 +149,25 @@ bool overlaps(const uint64_t* x, size_t nx, const uint64_t* y, size_t ny) {
 }  // namespace
 }  // namespace ring_detail
 
+RingGemmExtents check_ring_gemm_args(const RingGemmArgs& g) {
+  using namespace ring_detail;
+  const size_t mk = checked_mul(g.m, g.k, "a"), kn = checked_mul(g.k, g.n, "b"), mn = checked_mul(g.m, g.n, "c");
+  RingGemmExtents e{};
+  e.a = g.batch ? extent(g.batch, g.a_batch_stride, mk, "a") : 0;
+  e.b = g.batch ? extent(g.batch, g.b_batch_stride, kn, "b") : 0;
+  e.c = g.batch ? extent(g.batch, mn, mn, "c") : 0;
+  if (e.a && !g.a) bad_arg("a", "null pointer");
+  if (e.b && !g.b) bad_arg("b", "null pointer");
+  if (e.c && !g.c) bad_arg("c", "null pointer");
+  if (overlaps(g.c, e.c, g.a, e.a)) bad_arg("c", "must not overlap a");
+  if (overlaps(g.c, e.c, g.b, e.b)) bad_arg("c", "must not overlap b");
+  return e;
+}
+
 void ring_matmul(const RingGemmArgs& g) {
   using namespace ring_detail;
-  const size_t batch = g.batch, m = g.m, k = g.k, n = g.n;
-  const size_t mk = checked_mul(m, k, "a"), kn = checked_mul(k, n, "b"), mn = checked_mul(m, n, "c");
-  const size_t a_ext = batch ? extent(batch, g.a_batch_stride, mk, "a") : 0;
-  const size_t b_ext = batch ? extent(batch, g.b_batch_stride, kn, "b") : 0;
-  const size_t c_ext = batch ? extent(batch, mn, mn, "c") : 0;
-  if (a_ext && !g.a) bad_arg("a", "null pointer");
-  if (b_ext && !g.b) bad_arg("b", "null pointer");
-  if (c_ext && !g.c) bad_arg("c", "null pointer");
-  if (overlaps(g.c, c_ext, g.a, a_ext)) bad_arg("c", "must not overlap a");
-  if (overlaps(g.c, c_ext, g.b, b_ext)) bad_arg("c", "must not overlap b");
+  const size_t batch = g.batch, m = g.m, k = g.k, n = g.n, mn = m * n;
+  const size_t c_ext = check_ring_gemm_args(g).c;
   const Path path = chosen_path();
   if (c_ext == 0) return;  // batch, m or n is zero
   if (k == 0) {

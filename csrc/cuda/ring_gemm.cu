@@ -82,40 +82,14 @@ __global__ void __launch_bounds__(256) ring_gemm_kernel(const GemmParams p) {
   }
 }
 
-size_t checked_mul(size_t x, size_t y, const char* name) {
-  size_t r;
-  if (__builtin_mul_overflow(x, y, &r)) bad_arg(name, "size overflows size_t");
-  return r;
-}
-
-size_t extent(size_t batch, size_t stride, size_t elems, const char* name) {
-  if (elems == 0) return 0;
-  size_t r;
-  if (__builtin_add_overflow(checked_mul(batch - 1, stride, name), elems, &r)) bad_arg(name, "size overflows size_t");
-  return r;
-}
-
-bool overlaps(const uint64_t* x, size_t nx, const uint64_t* y, size_t ny) {
-  if (!nx || !ny) return false;
-  const auto xa = reinterpret_cast<uintptr_t>(x), ya = reinterpret_cast<uintptr_t>(y);
-  return xa < ya + ny * sizeof(uint64_t) && ya < xa + nx * sizeof(uint64_t);
-}
-
 }  // namespace
 }  // namespace detail
 
 void ring_matmul(const RingGemmArgs& g, void* stream) {
   using namespace detail;
   const size_t batch = g.batch, m = g.m, k = g.k, n = g.n;
-  const size_t mk = checked_mul(m, k, "a"), kn = checked_mul(k, n, "b"), mn = checked_mul(m, n, "c");
-  const size_t a_ext = batch ? extent(batch, g.a_batch_stride, mk, "a") : 0;
-  const size_t b_ext = batch ? extent(batch, g.b_batch_stride, kn, "b") : 0;
-  const size_t c_ext = batch ? extent(batch, mn, mn, "c") : 0;
-  if (a_ext && !g.a) bad_arg("a", "null pointer");
-  if (b_ext && !g.b) bad_arg("b", "null pointer");
-  if (c_ext && !g.c) bad_arg("c", "null pointer");
-  if (overlaps(g.c, c_ext, g.a, a_ext)) bad_arg("c", "must not overlap a");
-  if (overlaps(g.c, c_ext, g.b, b_ext)) bad_arg("c", "must not overlap b");
+  const RingGemmExtents ext = check_ring_gemm_args(g);
+  const size_t a_ext = ext.a, b_ext = ext.b, c_ext = ext.c;
   if (c_ext == 0) return;  // batch, m or n is zero
   const cudaStream_t s = as_stream(stream);
   require_device_ptr(g.c, c_ext * 8, 8, "c");

@@ -3,6 +3,7 @@
 // exact dtypes and raise ValueError naming the argument otherwise.
 #include <string>
 
+#include "../key_info.h"
 #include "common.h"
 #include "fsskernels/aes.h"
 #include "fsskernels/fss.h"
@@ -66,18 +67,6 @@ U64Array eval(fss::Scheme scheme, int party, const py::object& key_obj, const py
   return out;
 }
 
-py::dict header_dict(const fss::KeyHeader& h) {
-  const fss::KeyLayout lay = fss::key_layout(h.scheme, h.bits, h.out_bits);
-  py::dict d;
-  d["scheme"] = h.scheme == fss::Scheme::DPF ? "dpf" : "dcf";
-  d["party"] = static_cast<int>(h.party);
-  d["bits"] = static_cast<int>(h.bits);
-  d["out_bits"] = static_cast<int>(h.out_bits);
-  d["count"] = h.count;
-  d["levels"] = lay.levels;
-  d["key_size"] = lay.bytes_per_key;
-  return d;
-}
 
 }  // namespace
 
@@ -106,7 +95,7 @@ void register_fss(py::module_& m) {
   }, py::arg("party"), py::arg("keys"));
   m.def("key_parse", [](py::object key_obj, bool full) {
     U8Array key = require_u8(key_obj, "keys");
-    return header_dict(fss::parse_key_header(key.data(), static_cast<size_t>(key.size()), full));
+    return key_header_dict(fss::parse_key_header(key.data(), static_cast<size_t>(key.size()), full));
   }, py::arg("keys"), py::arg("full"));
   m.def("key_slice", [](py::object key_obj, uint64_t start, uint64_t n) {
     U8Array key = require_u8(key_obj, "keys");

@@ -16,6 +16,7 @@
 
 #include "fsskernels/cuda.h"
 #include "fsskernels/keyformat.h"
+#include "../key_info.h"
 
 namespace py = pybind11;
 
@@ -65,16 +66,7 @@ bool read_seed(const py::object& seed, uint8_t out[16]) {
 
 // The header fields as a dict (the keys of fsskernels._C.key_parse) plus the raw bytes.
 py::dict header_info(const uint8_t* hdr, size_t len) {
-  const fss::KeyHeader h = fss::parse_key_header(hdr, len, false);
-  const fss::KeyLayout lay = fss::key_layout(h.scheme, h.bits, h.out_bits);
-  py::dict d;
-  d["scheme"] = h.scheme == fss::Scheme::DPF ? "dpf" : "dcf";
-  d["party"] = static_cast<int>(h.party);
-  d["bits"] = static_cast<int>(h.bits);
-  d["out_bits"] = static_cast<int>(h.out_bits);
-  d["count"] = h.count;
-  d["levels"] = lay.levels;
-  d["key_size"] = lay.bytes_per_key;
+  py::dict d = fss_py::key_header_dict(fss::parse_key_header(hdr, len, false));
   d["header"] = py::bytes(reinterpret_cast<const char*>(hdr), fss::kKeyHeaderSize);
   return d;
 }

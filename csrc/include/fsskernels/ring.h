@@ -19,4 +19,12 @@ struct RingGemmArgs {
 
 void ring_matmul(const RingGemmArgs& args);
 
+// Element counts spanned by a, b and c (0 when empty) after checking the arguments: sizes
+// that overflow size_t, null pointers for non-empty operands, c overlapping a or b.
+// Throws std::invalid_argument naming "a", "b" or "c". Shared by the CPU and CUDA GEMMs.
+struct RingGemmExtents {
+  size_t a, b, c;
+};
+RingGemmExtents check_ring_gemm_args(const RingGemmArgs& args);
+
 }  // namespace fss
