@@ -20,7 +20,7 @@ def run_demo(*, vocab_bits: int = 12, max_tokens: int = 48, test_size: int = 512
     """Run the demo; returns a summary dict (also printed when verbose)."""
     say = print if verbose else (lambda *a, **k: None)
     texts, labels = load_rotten_tomatoes()
-    order = np.random.default_rng(seed).permutation(len(texts))  # data split only, not secret
+    order = np.random.default_rng(seed).permutation(len(texts))  # csprng-ok: train/test split of public data, not secret
     test_idx, train_idx = order[:test_size], order[test_size:]
     tokens = hash_tokens(texts, vocab_bits, max_tokens)
     say(f"Rotten Tomatoes: {len(texts)} reviews ({len(train_idx)} server training, {test_size} client test); "

@@ -20,9 +20,9 @@ def _demo(s, m: int, k: int, n: int, reps: int) -> dict:
     from . import freeze_owned, project_time, share
     from .stats import LINKS, select
 
-    g = torch.Generator().manual_seed(0)  # demo data only, not secret randomness
-    x = torch.randn(m, k, generator=g)
-    w = torch.randn(k, n, generator=g) * 0.05
+    g = torch.Generator().manual_seed(0)  # csprng-ok: public demo data only, not secret randomness
+    x = torch.randn(m, k, generator=g)  # csprng-ok: demo input values
+    w = torch.randn(k, n, generator=g) * 0.05  # csprng-ok: demo weight values
     X = share(s, x if s.party == 0 else None, owner=0)
     W = share(s, w if s.party == 1 else None, owner=1)
     Wf = freeze_owned(s, w if s.party == 1 else None, owner=1, shape=(k, n))

@@ -6,7 +6,7 @@ construction the kernels use for key generation, docs/kernels.md section 1).
 
 Production streams take K from ``os.urandom``. ``CtrStream.from_seed`` derives K from an
 integer seed with SHA-256 and exists for reproducible tests only: a seeded stream is only as
-secret as its seed. Never ``random``, ``np.random`` or ``torch.Generator``.
+secret as its seed. Never ``random``, ``np.random`` or ``torch.Generator``.  (csprng-ok: this line only names them)
 """
 from __future__ import annotations
 
