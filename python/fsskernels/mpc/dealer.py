@@ -61,6 +61,15 @@ class Dealer:
         e0, s0 = self._prg(rng, v.shape, bits)
         return e0, (CODE_RING, bits, _mask(v - s0, bits))
 
+    # public names for extension kinds (material.register_kind)
+    def prg_entry(self, rng: CtrStream, shape, bits: int) -> tuple[tuple, np.ndarray]:
+        """A uniformly random array sent as a 16-byte seed: (array entry, values mod 2^bits)."""
+        return self._prg(rng, shape, bits)
+
+    def share_entry(self, rng: CtrStream, v: np.ndarray, bits: int) -> tuple[tuple, tuple]:
+        """Entries (party 0, party 1) of additive shares of v mod 2^bits."""
+        return self._share(rng, v, bits)
+
     # -- generation -----------------------------------------------------------------------
     def generate(self, seq: int, kind: str, spec_words) -> tuple[bytes, bytes]:
         """Both halves (party 0, party 1) of piece ``seq``. Raises MaterialError for specs
@@ -162,6 +171,11 @@ class Dealer:
             k0, k1 = gen(r, np.full(n, beta, dtype=np.uint64), bits=bits, out_bits=ob, seed=seed)
             raw = [np.frombuffer(k.to_bytes(), dtype=np.uint8) for k in (k0, k1)]
             return [[(CODE_RAW, 8, raw[0]), er0], [(CODE_RAW, 8, raw[1]), er1]]
+        from .material import extension
+
+        ext = extension(kind)
+        if ext is not None:
+            return ext[1](self, rng, spec)
         raise MaterialError(f"material: the dealer cannot make kind {kind!r}")
 
 

@@ -61,6 +61,28 @@ KINDS = {
 KIND_NAMES = {v: k for k, v in KINDS.items()}
 CODE_RING, CODE_RAW, CODE_PRG = 1, 2, 3
 
+# Kinds added by higher layers (the FSS gates): kind -> (schema_fn(spec, party), generate_fn(dealer, rng, spec)).
+_EXTENSIONS: dict = {}
+
+
+def register_kind(name: str, code: int, schema_fn, generate_fn) -> None:
+    """Add a material kind (used by ``fsskernels.mpc.gates``). ``schema_fn(spec, party)``
+    returns the party's list of (code, shape, bits); ``generate_fn(dealer, rng, spec)``
+    returns both halves as lists of array entries (see ``Dealer.prg_entry``/``share_entry``).
+    Codes are one byte and unique; registering the same kind again with the same code is a no-op."""
+    if not 16 <= code < 256:
+        raise ValueError(f"code: extension kinds use codes 16..255, got {code}")
+    if KINDS.get(name, code) != code or KIND_NAMES.get(code, name) != name:
+        raise ValueError(f"kind {name!r} / code {code} clashes with a registered kind")
+    KINDS[name] = code
+    KIND_NAMES[code] = name
+    _EXTENSIONS[name] = (schema_fn, generate_fn)
+
+
+def extension(kind: str):
+    """(schema_fn, generate_fn) of a registered extension kind, or None."""
+    return _EXTENSIONS.get(kind)
+
 
 # ----------------------------------------------------------------------------- spec words
 def encode_spec(items: Sequence) -> tuple[int, ...]:
@@ -175,6 +197,9 @@ def schema(kind: str, spec: tuple, party: int) -> list[tuple[int, tuple, int]]:
         if kind in ("dcf", "dpf"):
             bits, _ob, n, _beta = spec
             return [(CODE_RAW, (-1,), 8), (CODE_RING, (n,), bits)]
+        ext = _EXTENSIONS.get(kind)
+        if ext is not None:
+            return ext[0](spec, party)
     except (TypeError, ValueError) as exc:
         raise MaterialError(f"material: bad spec {spec!r} for kind {kind!r}: {exc}") from None
     raise MaterialError(f"material: unknown kind {kind!r}")
