@@ -1,0 +1,1 @@
+"""Secure aggregation of federated LoRA updates (see docs/federated.md)."""
