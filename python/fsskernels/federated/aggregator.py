@@ -28,6 +28,7 @@ import numpy as np
 
 from ..mpc.fixedpoint import check_frac_bits
 from .shares import SEED_BYTES, expand_seed
+from .sparse import dense_seed_share
 
 
 class AggregationError(ValueError):
@@ -70,8 +71,10 @@ class SeedAggregator:
         self.min_clients = int(min_clients)
         self._answered: set = set()
 
-    def aggregate(self, round_id, seeds: dict, n: int) -> np.ndarray:
-        """sum of expand_seed(seeds[c], n) over the clients c given (a dict id -> 16-byte seed).
+    def aggregate(self, round_id, seeds: dict, n: int, patterns: dict | None = None) -> np.ndarray:
+        """sum of expand_seed(seeds[c], n) over the clients c given (a dict id -> 16-byte seed);
+        a client listed in ``patterns`` (id -> public sparsity pattern, ``sparse``) contributes
+        its seed expanded to k + 1 values scattered to its pattern instead.
         AggregationError if the round was already answered or fewer than min_clients seeds."""
         n = _check_n(n)
         if round_id in self._answered:
@@ -83,8 +86,9 @@ class SeedAggregator:
                 raise ValueError(f"seeds[{c!r}]: expected {SEED_BYTES} bytes")
         self._answered.add(round_id)
         acc = np.zeros(n, np.uint64)
-        for s in seeds.values():
-            acc += expand_seed(s, n)
+        patterns = patterns or {}
+        for c, s in seeds.items():
+            acc += dense_seed_share(s, patterns[c], n - 1) if c in patterns else expand_seed(s, n)
         return acc
 
 
