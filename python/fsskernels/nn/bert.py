@@ -1,0 +1,223 @@
+"""The BERT sequence classifier on shares, assembled from a Hugging Face BertConfig and the
+server's weights (state dict with BertForSequenceClassification names; "bert." optional).
+
+``PrivateBertClassifier`` = HF BertForSequenceClassification + peft LoRA:
+    embeddings (cached per example) -> encoder (num_layers layers, LoRA on target modules)
+    -> pooler (frozen dense + tanh on [CLS]) -> dropout -> classifier (trainable, peft's
+    modules_to_save).
+Parties: the server (``owner``, default 1) holds the frozen weights; the client (the other
+party) holds tokens, attention mask and labels. The trainable values (LoRA A/B, classifier
+weight/bias) start from values the caller gives at ``init_owner`` (e.g. the plaintext peft
+twin's initial values) and are shared. Everything else about the model (config, LoRA
+settings, num_layers, shapes) is public.
+
+Security: the attention mask enters the scores as a shared additive mask (padding lengths
+stay hidden); weights are masked once (freeze_owned) and never revealed; adapters are
+revealed only by an explicit ``export_adapters(reveal_to)``.
+"""
+from __future__ import annotations
+
+import torch
+
+from .. import mpc
+from ..mpc.tensor import SharedTensor
+from .attention import DEFAULT_MASK_BIG, SelfAttention, additive_mask
+from .bert_layer import Attention, BertLayer, Encoder, Intermediate, ResidualOutput
+from .embedding import Embeddings
+from .layers import Dropout, LayerNorm, Tanh
+from .linear import FrozenLinear, Linear, LoRALinear
+from .lora_config import LoraSettings, from_peft_name, to_peft_name
+from .module import Module
+
+
+def _normalize_state_dict(sd: dict) -> dict:
+    out = {}
+    for k, v in sd.items():
+        k = k[len("bert."):] if k.startswith("bert.") else k
+        out[k] = v
+    return out
+
+
+class Pooler(Module):
+    """HF BertPooler: tanh(dense(h[:, 0]))."""
+
+    def __init__(self, dense: Module) -> None:
+        super().__init__()
+        self.dense = dense
+        self.activation = Tanh()
+
+    def forward(self, h: SharedTensor) -> SharedTensor:
+        self._save(shape=tuple(h.shape), h=h)
+        return self.activation(self.dense(h[:, 0]))
+
+    def backward(self, g: SharedTensor) -> SharedTensor:
+        st = self._pop()
+        g0 = self.dense.backward(self.activation.backward(g))
+        out = SharedTensor(g0.session, torch.zeros(st["shape"], dtype=torch.int64, device=g0.device), g0.frac_bits)
+        out[:, 0] = g0
+        return out
+
+
+class BertBackbone(Module):
+    """HF BertModel without the embedding's forward (see Embeddings.embed)."""
+
+    def __init__(self, embeddings: Embeddings, encoder: Encoder, pooler: Pooler) -> None:
+        super().__init__()
+        self.embeddings, self.encoder, self.pooler = embeddings, encoder, pooler
+
+
+class PrivateBertClassifier(Module):
+    """BertForSequenceClassification + LoRA on shares. Construction is SPMD: both parties
+    call it with the same config/settings; party ``owner`` passes ``state_dict``, party
+    ``init_owner`` passes ``init`` ({peft or our name: tensor} for every trainable value).
+
+    config: a transformers BertConfig (or any object with its attributes).
+    num_layers: use the first num_layers encoder layers (default: all).
+    public_embeddings: relaxed option, both parties pass the embedding tables in ``public_tables``."""
+
+    def __init__(self, session, config, state_dict: dict | None = None, *, num_layers: int | None = None,
+                 lora: LoraSettings = LoraSettings(), init: dict | None = None, init_owner: int = 0, owner: int = 1,
+                 public_embeddings: bool = False, public_tables: dict | None = None,
+                 mask_big: int = DEFAULT_MASK_BIG) -> None:
+        super().__init__()
+        c = config
+        act = getattr(c, "hidden_act", "gelu")
+        if act not in ("gelu", "gelu_new", "gelu_pytorch_tanh"):
+            raise ValueError(f"config.hidden_act: {act!r} is not supported (gelu, gelu_new, gelu_pytorch_tanh)")
+        self.session, self.config, self.lora_settings = session, c, lora
+        self.owner, self.init_owner, self.mask_big = owner, init_owner, mask_big
+        L = c.num_hidden_layers if num_layers is None else int(num_layers)
+        if not 1 <= L <= c.num_hidden_layers:
+            raise ValueError(f"num_layers: must be in 1..{c.num_hidden_layers}, got {num_layers!r}")
+        self.num_layers = L
+        d, I, H = c.hidden_size, c.intermediate_size, c.num_attention_heads
+        self.num_labels = int(c.num_labels)
+        eps = float(c.layer_norm_eps)
+        pdrop, adrop = float(c.hidden_dropout_prob), float(c.attention_probs_dropout_prob)
+        cdrop = getattr(c, "classifier_dropout", None)
+        cdrop = pdrop if cdrop is None else float(cdrop)
+        is_owner, is_init = session.party == owner, session.party == init_owner
+        if is_owner and state_dict is None:
+            raise ValueError(f"state_dict: party {owner} owns the weights and must pass them")
+        if not is_owner and state_dict is not None:
+            raise ValueError(f"state_dict: only party {owner} passes the weights")
+        sd = _normalize_state_dict(state_dict) if is_owner else {}
+        if is_init and init is None:
+            raise ValueError(f"init: party {init_owner} must pass the initial adapter/classifier values")
+        if not is_init and init is not None:
+            raise ValueError(f"init: only party {init_owner} passes initial values")
+        iv = {from_peft_name(k): v for k, v in (init or {}).items()}
+
+        def W(name):
+            if not is_owner:
+                return None
+            if name not in sd:
+                raise ValueError(f"state_dict: missing {name!r}")
+            return sd[name]
+
+        def I_(name):
+            if not is_init:
+                return None
+            if name not in iv:
+                raise ValueError(f"init: missing the initial value of {to_peft_name(name)!r}")
+            return iv[name]
+
+        def linear(path, fin, fout):
+            base = FrozenLinear(session, fin, fout, W(f"{path}.weight"), W(f"{path}.bias"), owner=owner, name=path)
+            if not lora.targets(path):
+                return base
+            full = f"bert.{path}"
+            return LoRALinear(session, base, lora.r, lora.alpha, lora.dropout, I_(f"{full}.lora_A"),
+                              I_(f"{full}.lora_B"), owner=init_owner, name=full)
+
+        def layer_norm(path):
+            return LayerNorm(session, d, W(f"{path}.weight"), W(f"{path}.bias"), eps=eps, owner=owner, name=path)
+
+        if public_embeddings:
+            if public_tables is None:
+                raise ValueError("public_tables: both parties pass the embedding tables with public_embeddings=True")
+            emb_w = {k: public_tables[f"embeddings.{k}"] for k in
+                     ("word_embeddings.weight", "position_embeddings.weight", "token_type_embeddings.weight",
+                      "LayerNorm.weight", "LayerNorm.bias")}
+        else:
+            emb_w = {k: W(f"embeddings.{k}") for k in ("word_embeddings.weight", "position_embeddings.weight",
+                                                       "token_type_embeddings.weight", "LayerNorm.weight",
+                                                       "LayerNorm.bias")} if is_owner else None
+        if emb_w is not None:
+            emb_w = {k.replace(".weight", "") if "embeddings" in k else k: v for k, v in emb_w.items()}
+        embeddings = Embeddings(session, c.vocab_size, d, c.max_position_embeddings, c.type_vocab_size, emb_w, eps=eps,
+                                dropout=pdrop, owner=owner, public_table=public_embeddings)
+        layers = []
+        for i in range(L):
+            p = f"encoder.layer.{i}"
+            sa = SelfAttention(linear(f"{p}.attention.self.query", d, d), linear(f"{p}.attention.self.key", d, d),
+                               linear(f"{p}.attention.self.value", d, d), H, adrop)
+            att = Attention(sa, ResidualOutput(linear(f"{p}.attention.output.dense", d, d),
+                                               layer_norm(f"{p}.attention.output.LayerNorm"), pdrop))
+            inter = Intermediate(linear(f"{p}.intermediate.dense", d, I), "none" if act == "gelu" else "tanh")
+            out = ResidualOutput(linear(f"{p}.output.dense", I, d), layer_norm(f"{p}.output.LayerNorm"), pdrop)
+            layers.append(BertLayer(att, inter, out))
+        pooler = Pooler(linear("pooler.dense", d, d))
+        self.bert = BertBackbone(embeddings, Encoder(layers), pooler)
+        self.dropout = Dropout(cdrop)
+        self.classifier = Linear(session, d, self.num_labels, I_("classifier.weight"), I_("classifier.bias"),
+                                 owner=init_owner, name="classifier")
+
+    # -- data -----------------------------------------------------------------------------
+    def prepare(self, input_ids=None, attention_mask=None, token_type_ids=None, *, shape):
+        """Once per example/batch: (cached embeddings (B, T, d), shared attention mask (B, T)).
+        The client passes its tokens and mask (default all ones); the server passes None.
+        Both pass shape = (B, T). Cache the result and pass it to ``forward`` every step;
+        rows can be regrouped with indexing and ``mpc.cat``."""
+        s = self.session
+        B, T = (int(v) for v in shape)
+        emb = self.bert.embeddings.embed(input_ids, token_type_ids, shape=(B, T))
+        client = 1 - self.owner
+        m = None
+        if s.party == client:
+            m = torch.ones(B, T, dtype=torch.float64) if attention_mask is None else \
+                torch.as_tensor(attention_mask).to(torch.float64).cpu()
+            if tuple(m.shape) != (B, T) or not bool(((m == 0) | (m == 1)).all()):
+                raise ValueError(f"attention_mask: expected 0/1 values of shape {(B, T)}")
+        elif attention_mask is not None:
+            raise ValueError(f"attention_mask: only party {client} (the client) passes it")
+        with s.protocol("attention mask"):
+            mask = mpc.share(s, None if m is None else m.to(s.device), owner=client, shape=(B, T))
+        return emb, mask
+
+    # -- forward / backward -----------------------------------------------------------------
+    def forward(self, embeddings: SharedTensor, attention_mask: SharedTensor | None = None) -> SharedTensor:
+        """Logits (B, num_labels) as a SharedTensor."""
+        s = self.session
+        with s.protocol("forward"):
+            x = self.bert.embeddings(embeddings)
+            mask_add = None if attention_mask is None else additive_mask(attention_mask, self.mask_big)
+            h = self.bert.encoder(x, mask_add)
+            return self.classifier(self.dropout(self.bert.pooler(h)))
+
+    def backward(self, dlogits: SharedTensor) -> None:
+        """Adds the gradients of every trainable Param (``.grad``) for the last forward."""
+        s = self.session
+        with s.protocol("backward"):
+            g = self.dropout.backward(self.classifier.backward(dlogits))
+            g = self.bert.pooler.backward(g)
+            self.bert.encoder.backward(g)
+
+    # -- adapters ------------------------------------------------------------------------
+    def trainable(self) -> dict:
+        """{peft name: Param} of every trainable parameter."""
+        return {to_peft_name(k): p for k, p in self.parameters().items()}
+
+    def export_adapters(self, reveal_to: int | None = None) -> dict | None:
+        """The trainable values as plaintext float tensors with peft's saved-adapter names,
+        revealed to party ``reveal_to`` (None: both). The other party gets None."""
+        if reveal_to not in (None, 0, 1):
+            raise ValueError(f"reveal_to: must be 0, 1 or None, got {reveal_to!r}")
+        s = self.session
+        out = {}
+        with s.protocol("export adapters"):
+            for name, p in self.trainable().items():
+                v = p.value.reveal(to=reveal_to)
+                if v is not None:
+                    out[name] = v.to(torch.float32).cpu()
+        return out if (reveal_to is None or s.party == reveal_to) else None

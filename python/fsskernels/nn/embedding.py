@@ -1,0 +1,159 @@
+"""BERT embeddings on shares: word + position + token type, then LayerNorm (and dropout).
+
+Secrecy: the client's (party 0) token ids and token types stay secret; the server's
+(party 1) tables stay secret. Design (the one DESIGN.md allows: "computed once per example
+and reused across epochs; never O(vocabulary) bytes per token per step"):
+
+1. Once per run: the server's table T = [word (V x d); token_type (n_t x d)] is frozen in
+   owner mode (``mpc.freeze_owned``): the client receives F = T - Bmask once,
+   L/8 * (V + n_t) * d bytes (MiniLM: 6.75 * 30,524 * 384 = 79 MB, one message).
+2. Once per example (``embed``): a one-hot row of each token from a DPF (Boyle-Gilboa-Ishai
+   2016): the dealer makes DPF keys for a random point r per token (``mpc.fss_keys``); the
+   parties open y = x - r mod 2^v (v = ceil(log2 V) bits per token, each way) and each party
+   evaluates its key on the whole domain and rotates by y, getting additive shares of
+   one_hot(x) (f_r(j - y) = [j == x]). The token type one-hot (n_t wide) is shared by the
+   client directly (88 bytes). The one-hot rows, scaled to fixed point (a local shift),
+   multiply the frozen table (x @ F: the client sends its masked share, L bits per
+   vocabulary entry: L/8 (V + n_t + d) bytes plus d/8 back per token; MiniLM at L = 54:
+   206,637 bytes per token), then the position rows (server's, shared: 88 bytes) are added
+   and LayerNorm applied. The result is the value to cache: ``forward`` of the model
+   takes it for every later step (epochs), so per training step the embedding costs nothing.
+   Bytes per token, once per example: 2 * ceil(v/8)-ish for the opening (v bits each way) +
+   L/8 (V + n_t + d) + d/8 + the LayerNorm gate; dealer: one DPF key (v levels) per token.
+3. Relaxed option ``public_table=True``: both parties know the tables (e.g. a public
+   checkpoint); the one-hot rows multiply them locally (no bytes for the lookup beyond the
+   opening). This reveals the embedding table by definition; say so in the run's output.
+
+Not done here (documented alternative): a two-server-PIR lookup where the client is the DPF
+dealer for its own token and the server and dealer each evaluate against the mask of F
+(O(log V + d) bytes per token) needs a client-to-dealer message the runtime does not offer.
+
+Errors: ValueError for token ids outside [0, V), token types outside [0, n_t), bad shapes.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .. import mpc
+from ..fss import dpf_eval_all
+from ..mpc.tensor import SharedTensor
+from .layers import Dropout, LayerNorm
+from .module import Module
+
+CHUNK_TOKENS = 64  # one-hot rows evaluated per DPF batch (memory: CHUNK_TOKENS * 2^v * 8 bytes)
+
+
+def dpf_one_hot(session, x: SharedTensor, domain_bits: int, width: int) -> SharedTensor:
+    """Shares of one_hot(x_i)[:width] (ring integers, frac_bits 0) for shared ring-integer
+    x (flattened, values in [0, width), width <= 2^domain_bits): shape (x.numel(), width).
+    One round: domain_bits bits per element each way."""
+    s = session
+    n, size, mask = x.numel(), 1 << domain_bits, (1 << domain_bits) - 1
+    keys, r = mpc.fss_keys(s, "dpf", (n,), domain_bits, 64)
+    (y,) = s.open([(x.share.reshape(-1) - r) & mask], domain_bits)
+    full = dpf_eval_all(s.party, keys)
+    idx = (np.arange(width, dtype=np.int64)[None, :] - y.cpu().numpy()[:, None]) & mask
+    rows = np.take_along_axis(full, idx, axis=1)
+    return SharedTensor(s, torch.from_numpy(np.ascontiguousarray(rows).view(np.int64)).to(s.device), 0)
+
+
+class Embeddings(Module):
+    """HF BertEmbeddings. The server (``owner``) passes ``weights`` = {"word_embeddings",
+    "position_embeddings", "token_type_embeddings", "LayerNorm.weight", "LayerNorm.bias"}
+    (torch tensors); the client passes None. Shapes come from vocab_size, hidden,
+    max_positions, type_vocab_size."""
+
+    def __init__(self, session, vocab_size: int, hidden: int, max_positions: int, type_vocab_size: int,
+                 weights: dict | None = None, *, eps: float = 1e-12, dropout: float = 0.0, owner: int = 1,
+                 public_table: bool = False) -> None:
+        super().__init__()
+        self.session = session
+        self.V, self.d, self.P, self.n_types = int(vocab_size), int(hidden), int(max_positions), int(type_vocab_size)
+        self.owner, self.public_table = owner, bool(public_table)
+        self.domain_bits = max(1, (self.V - 1).bit_length())
+        if self.domain_bits > 24:
+            raise ValueError(f"vocab_size: {vocab_size} is above the DPF full-domain limit 2^24")
+        mine = session.party == owner or public_table
+        if mine and weights is None:
+            raise ValueError("weights: the embedding tables are needed at the owner (or at both parties for public_table)")
+        if not mine and weights is not None:
+            raise ValueError(f"weights: only party {owner} passes the embedding tables")
+        w = {k: torch.as_tensor(v, dtype=torch.float64).detach().cpu() for k, v in (weights or {}).items()}
+        if mine:
+            for key, shape in (("word_embeddings", (self.V, self.d)), ("token_type_embeddings", (self.n_types, self.d)),
+                               ("position_embeddings", (self.P, self.d))):
+                if key not in w or tuple(w[key].shape) != shape:
+                    raise ValueError(f"weights[{key!r}]: expected a tensor of shape {shape}")
+        table_shape = (self.V + self.n_types, self.d)
+        if public_table:
+            self.table = torch.cat([w["word_embeddings"], w["token_type_embeddings"]]).to(session.device)
+            self.positions = w["position_embeddings"].to(session.device)
+        else:
+            with session.protocol("embedding table (once)"):
+                tab = torch.cat([w["word_embeddings"], w["token_type_embeddings"]]).to(session.device) if mine else None
+                self.table = mpc.freeze_owned(session, tab, owner=owner, shape=table_shape)
+            self.positions = w.get("position_embeddings")  # owner only; shared per sequence length
+        self.LayerNorm = LayerNorm(session, self.d, w.get("LayerNorm.weight"), w.get("LayerNorm.bias"), eps=eps,
+                                   owner=owner, public=public_table, name="embeddings.LayerNorm")
+        self.dropout = Dropout(dropout)
+
+    def _positions(self, T: int) -> SharedTensor | torch.Tensor:
+        if T > self.P:
+            raise ValueError(f"shape: sequence length {T} exceeds max_position_embeddings {self.P}")
+        if self.public_table:
+            return self.positions[:T]
+        s = self.session
+        return mpc.share(s, self.positions[:T].contiguous().to(s.device) if s.party == self.owner else None,
+                         owner=self.owner, shape=(T, self.d))
+
+    def embed(self, input_ids=None, token_type_ids=None, *, shape) -> SharedTensor:
+        """The shared embedding output (after LayerNorm, before dropout), (B, T, d): compute
+        once per example and cache. The client (party 0) passes ``input_ids`` (B, T) int
+        and optionally ``token_type_ids`` (default zeros); the server passes None. Both pass
+        ``shape`` = (B, T)."""
+        s = self.session
+        B, T = (int(d) for d in shape)
+        client = 1 - self.owner
+        if s.party == client:
+            if input_ids is None:
+                raise ValueError(f"input_ids: party {client} (the client) must pass its tokens")
+            ids = torch.as_tensor(input_ids).to(torch.int64).cpu()
+            if tuple(ids.shape) != (B, T):
+                raise ValueError(f"input_ids: expected shape {(B, T)}, got {tuple(ids.shape)}")
+            if ids.numel() and (ids.min() < 0 or ids.max() >= self.V):
+                raise ValueError(f"input_ids: token ids must be in [0, {self.V})")
+            tt = torch.zeros(B, T, dtype=torch.int64) if token_type_ids is None else \
+                torch.as_tensor(token_type_ids).to(torch.int64).cpu()
+            if tuple(tt.shape) != (B, T):
+                raise ValueError(f"token_type_ids: expected shape {(B, T)}, got {tuple(tt.shape)}")
+            if tt.numel() and (tt.min() < 0 or tt.max() >= self.n_types):
+                raise ValueError(f"token_type_ids: must be in [0, {self.n_types})")
+            tt_hot = torch.nn.functional.one_hot(tt.reshape(-1), self.n_types).to(torch.float64)
+        else:
+            if input_ids is not None or token_type_ids is not None:
+                raise ValueError(f"input_ids: only party {client} (the client) passes tokens")
+            ids = tt_hot = None
+        f = s.frac_bits
+        with s.protocol("embedding"):
+            x = mpc.share(s, ids.to(s.device) if ids is not None else None, owner=client, shape=(B, T))
+            tth = mpc.share(s, tt_hot.to(s.device) if tt_hot is not None else None, owner=client,
+                            shape=(B * T, self.n_types))
+            rows = []
+            flat = x.reshape(-1)
+            for i in range(0, B * T, CHUNK_TOKENS):
+                hot = dpf_one_hot(s, flat[i:i + CHUNK_TOKENS], self.domain_bits, self.V)
+                hot = SharedTensor(s, hot.share << f, f)  # 0/1 ring integers -> fixed point, local and exact
+                hot = mpc.cat([hot, tth[i:i + CHUNK_TOKENS]], dim=1)
+                rows.append(hot.matmul_public(self.table) if self.public_table else hot @ self.table)
+            emb = mpc.cat(rows, 0).reshape(B, T, self.d) + self._positions(T)
+            return self.LayerNorm(emb)
+
+    def forward(self, cached: SharedTensor) -> SharedTensor:
+        """Dropout on the cached embedding output (training mode); identity otherwise."""
+        return self.dropout(cached)
+
+    def backward(self, g: SharedTensor) -> SharedTensor:
+        """The tables are frozen: nothing to update; returns the gradient w.r.t. the cached
+        embedding (unused by training)."""
+        return self.dropout.backward(g)
