@@ -78,12 +78,28 @@ class SelfAttention(Module):
         self._save(q=q, k=k, v=v, probs_d=probs_d, ctx=ctx, c=c)
         return self._merge(probs_d @ v)
 
-    def backward(self, g: SharedTensor) -> SharedTensor:
+    def backward(self, g: SharedTensor, need_input_grad: bool = True) -> SharedTensor | None:
+        """dx (None if not needed). Without need_input_grad, the branches of projections
+        that have no trainable parameters are skipped (e.g. the key's in the first layer)."""
         st = self._pop()
+        need = {n: need_input_grad or bool(getattr(self, n).parameters()) for n in ("query", "key", "value")}
         gc = self._split(g)
-        dprobs = self.dropout.backward(gc @ st["v"].transpose(-1, -2))
-        dv = st["probs_d"].transpose(-1, -2) @ gc
-        dscores = gates().softmax_backward(st["ctx"], dprobs)
-        dq = self._merge(dscores @ st["k"]) * st["c"]
-        dk = self._merge(dscores.transpose(-1, -2) @ st["q"])
-        return self.query.backward(dq) + self.key.backward(dk) + self.value.backward(self._merge(dv))
+        parts = []
+        if need["query"] or need["key"]:
+            dprobs = self.dropout.backward(gc @ st["v"].transpose(-1, -2))
+            dscores = gates().softmax_backward(st["ctx"], dprobs)
+            if need["query"]:
+                parts.append(self.query.backward(self._merge(dscores @ st["k"]) * st["c"], need_input_grad))
+            if need["key"]:
+                parts.append(self.key.backward(self._merge(dscores.transpose(-1, -2) @ st["q"]), need_input_grad))
+        else:
+            self.dropout._pop()
+        if need["value"]:
+            dv = st["probs_d"].transpose(-1, -2) @ gc
+            parts.append(self.value.backward(self._merge(dv), need_input_grad))
+        if not need_input_grad:
+            return None
+        out = parts[0]
+        for p in parts[1:]:
+            out = out + p
+        return out

@@ -26,7 +26,7 @@ from .bert_layer import Attention, BertLayer, Encoder, Intermediate, ResidualOut
 from .embedding import Embeddings
 from .layers import Dropout, LayerNorm, Tanh
 from .linear import FrozenLinear, Linear, LoRALinear
-from .lora_config import LoraSettings, from_peft_name, to_peft_name
+from .lora_config import PEFT_PREFIX, LoraSettings, from_peft_name, to_peft_name
 from .module import Module
 
 
@@ -66,6 +66,57 @@ class BertBackbone(Module):
         self.embeddings, self.encoder, self.pooler = embeddings, encoder, pooler
 
 
+class LayerBuilder:
+    """Builds the frozen/LoRA layers of a BERT from the owner's state dict (names without
+    "bert.") and the init owner's trainable values (our parameter names). Parties that do
+    not hold a dict pass None; shapes come from the config."""
+
+    def __init__(self, session, config, state_dict, init, lora: LoraSettings, owner: int = 1, init_owner: int = 0):
+        self.s, self.c, self.sd, self.iv, self.lora = session, config, state_dict, init, lora
+        self.owner, self.init_owner = owner, init_owner
+
+    def W(self, name):
+        if self.sd is None:
+            return None
+        if name not in self.sd:
+            raise ValueError(f"state_dict: missing {name!r}")
+        return self.sd[name]
+
+    def I(self, name):  # noqa: E743 - "initial value"
+        if self.iv is None:
+            return None
+        if name not in self.iv:
+            raise ValueError(f"init: missing the initial value of {to_peft_name(name)!r}")
+        return self.iv[name]
+
+    def linear(self, path, fin, fout):
+        s = self.s
+        base = FrozenLinear(s, fin, fout, self.W(f"{path}.weight"), self.W(f"{path}.bias"), owner=self.owner, name=path)
+        if not self.lora.targets(path):
+            return base
+        full = f"bert.{path}"
+        return LoRALinear(s, base, self.lora.r, self.lora.alpha, self.lora.dropout, self.I(f"{full}.lora_A"),
+                          self.I(f"{full}.lora_B"), owner=self.init_owner, name=full)
+
+    def layer_norm(self, path):
+        return LayerNorm(self.s, self.c.hidden_size, self.W(f"{path}.weight"), self.W(f"{path}.bias"),
+                         eps=float(self.c.layer_norm_eps), owner=self.owner, name=path)
+
+    def layer(self, i: int) -> BertLayer:
+        """Encoder layer i (HF names encoder.layer.<i>.*)."""
+        c, p = self.c, f"encoder.layer.{i}"
+        d, inter, H = c.hidden_size, c.intermediate_size, c.num_attention_heads
+        pdrop, adrop = float(c.hidden_dropout_prob), float(c.attention_probs_dropout_prob)
+        sa = SelfAttention(self.linear(f"{p}.attention.self.query", d, d), self.linear(f"{p}.attention.self.key", d, d),
+                           self.linear(f"{p}.attention.self.value", d, d), H, adrop)
+        att = Attention(sa, ResidualOutput(self.linear(f"{p}.attention.output.dense", d, d),
+                                           self.layer_norm(f"{p}.attention.output.LayerNorm"), pdrop))
+        approx = "none" if getattr(c, "hidden_act", "gelu") == "gelu" else "tanh"
+        it = Intermediate(self.linear(f"{p}.intermediate.dense", d, inter), approx)
+        out = ResidualOutput(self.linear(f"{p}.output.dense", inter, d), self.layer_norm(f"{p}.output.LayerNorm"), pdrop)
+        return BertLayer(att, it, out)
+
+
 class PrivateBertClassifier(Module):
     """BertForSequenceClassification + LoRA on shares. Construction is SPMD: both parties
     call it with the same config/settings; party ``owner`` passes ``state_dict``, party
@@ -90,10 +141,10 @@ class PrivateBertClassifier(Module):
         if not 1 <= L <= c.num_hidden_layers:
             raise ValueError(f"num_layers: must be in 1..{c.num_hidden_layers}, got {num_layers!r}")
         self.num_layers = L
-        d, I, H = c.hidden_size, c.intermediate_size, c.num_attention_heads
+        d = c.hidden_size
         self.num_labels = int(c.num_labels)
         eps = float(c.layer_norm_eps)
-        pdrop, adrop = float(c.hidden_dropout_prob), float(c.attention_probs_dropout_prob)
+        pdrop = float(c.hidden_dropout_prob)
         cdrop = getattr(c, "classifier_dropout", None)
         cdrop = pdrop if cdrop is None else float(cdrop)
         is_owner, is_init = session.party == owner, session.party == init_owner
@@ -108,31 +159,8 @@ class PrivateBertClassifier(Module):
             raise ValueError(f"init: only party {init_owner} passes initial values")
         iv = {from_peft_name(k): v for k, v in (init or {}).items()}
 
-        def W(name):
-            if not is_owner:
-                return None
-            if name not in sd:
-                raise ValueError(f"state_dict: missing {name!r}")
-            return sd[name]
-
-        def I_(name):
-            if not is_init:
-                return None
-            if name not in iv:
-                raise ValueError(f"init: missing the initial value of {to_peft_name(name)!r}")
-            return iv[name]
-
-        def linear(path, fin, fout):
-            base = FrozenLinear(session, fin, fout, W(f"{path}.weight"), W(f"{path}.bias"), owner=owner, name=path)
-            if not lora.targets(path):
-                return base
-            full = f"bert.{path}"
-            return LoRALinear(session, base, lora.r, lora.alpha, lora.dropout, I_(f"{full}.lora_A"),
-                              I_(f"{full}.lora_B"), owner=init_owner, name=full)
-
-        def layer_norm(path):
-            return LayerNorm(session, d, W(f"{path}.weight"), W(f"{path}.bias"), eps=eps, owner=owner, name=path)
-
+        bld = LayerBuilder(session, c, sd if is_owner else None, iv if is_init else None, lora, owner, init_owner)
+        W = bld.W
         if public_embeddings:
             if public_tables is None:
                 raise ValueError("public_tables: both parties pass the embedding tables with public_embeddings=True")
@@ -147,20 +175,11 @@ class PrivateBertClassifier(Module):
             emb_w = {k.replace(".weight", "") if "embeddings" in k else k: v for k, v in emb_w.items()}
         embeddings = Embeddings(session, c.vocab_size, d, c.max_position_embeddings, c.type_vocab_size, emb_w, eps=eps,
                                 dropout=pdrop, owner=owner, public_table=public_embeddings)
-        layers = []
-        for i in range(L):
-            p = f"encoder.layer.{i}"
-            sa = SelfAttention(linear(f"{p}.attention.self.query", d, d), linear(f"{p}.attention.self.key", d, d),
-                               linear(f"{p}.attention.self.value", d, d), H, adrop)
-            att = Attention(sa, ResidualOutput(linear(f"{p}.attention.output.dense", d, d),
-                                               layer_norm(f"{p}.attention.output.LayerNorm"), pdrop))
-            inter = Intermediate(linear(f"{p}.intermediate.dense", d, I), "none" if act == "gelu" else "tanh")
-            out = ResidualOutput(linear(f"{p}.output.dense", I, d), layer_norm(f"{p}.output.LayerNorm"), pdrop)
-            layers.append(BertLayer(att, inter, out))
-        pooler = Pooler(linear("pooler.dense", d, d))
+        layers = [bld.layer(i) for i in range(L)]
+        pooler = Pooler(bld.linear("pooler.dense", d, d))
         self.bert = BertBackbone(embeddings, Encoder(layers), pooler)
         self.dropout = Dropout(cdrop)
-        self.classifier = Linear(session, d, self.num_labels, I_("classifier.weight"), I_("classifier.bias"),
+        self.classifier = Linear(session, d, self.num_labels, bld.I("classifier.weight"), bld.I("classifier.bias"),
                                  owner=init_owner, name="classifier")
 
     # -- data -----------------------------------------------------------------------------
@@ -201,12 +220,18 @@ class PrivateBertClassifier(Module):
         with s.protocol("backward"):
             g = self.dropout.backward(self.classifier.backward(dlogits))
             g = self.bert.pooler.backward(g)
-            self.bert.encoder.backward(g)
+            self.bert.encoder.backward(g, need_input_grad=False)
 
     # -- adapters ------------------------------------------------------------------------
-    def trainable(self) -> dict:
-        """{peft name: Param} of every trainable parameter."""
-        return {to_peft_name(k): p for k, p in self.parameters().items()}
+    def trainable(self, style: str = "peft") -> dict:
+        """{name: Param} of every trainable parameter. style="peft": peft's saved-adapter
+        names (base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight,
+        base_model.model.classifier.weight); "canonical": the same without the
+        "base_model.model." prefix."""
+        if style not in ("peft", "canonical"):
+            raise ValueError(f"style: must be 'peft' or 'canonical', got {style!r}")
+        cut = 0 if style == "peft" else len(PEFT_PREFIX)
+        return {to_peft_name(k)[cut:]: p for k, p in self.parameters().items()}
 
     def export_adapters(self, reveal_to: int | None = None) -> dict | None:
         """The trainable values as plaintext float tensors with peft's saved-adapter names,

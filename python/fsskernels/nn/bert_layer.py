@@ -43,9 +43,10 @@ class Attention(Module):
     def forward(self, x: SharedTensor, mask_add=None) -> SharedTensor:
         return self.output(getattr(self, "self")(x, mask_add), x)
 
-    def backward(self, g: SharedTensor) -> SharedTensor:
+    def backward(self, g: SharedTensor, need_input_grad: bool = True) -> SharedTensor | None:
         gh, gres = self.output.backward(g)
-        return getattr(self, "self").backward(gh) + gres
+        dx = getattr(self, "self").backward(gh, need_input_grad)
+        return dx + gres if need_input_grad else None
 
 
 class Intermediate(Module):
@@ -74,9 +75,9 @@ class BertLayer(Module):
         a = self.attention(x, mask_add)
         return self.output(self.intermediate(a), a)
 
-    def backward(self, g: SharedTensor) -> SharedTensor:
+    def backward(self, g: SharedTensor, need_input_grad: bool = True) -> SharedTensor | None:
         gh, ga = self.output.backward(g)
-        return self.attention.backward(self.intermediate.backward(gh) + ga)
+        return self.attention.backward(self.intermediate.backward(gh) + ga, need_input_grad)
 
 
 class Encoder(Module):
@@ -93,7 +94,10 @@ class Encoder(Module):
             x = lyr(x, mask_add)
         return x
 
-    def backward(self, g: SharedTensor) -> SharedTensor:
-        for lyr in reversed(list(self.layer)):
-            g = lyr.backward(g)
+    def backward(self, g: SharedTensor, need_input_grad: bool = True) -> SharedTensor | None:
+        """need_input_grad=False skips what only the encoder's input gradient needs in the
+        first layer (the embeddings are frozen)."""
+        layers = list(self.layer)
+        for i in reversed(range(len(layers))):
+            g = layers[i].backward(g, need_input_grad or i > 0)
         return g

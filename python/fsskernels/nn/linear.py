@@ -85,11 +85,11 @@ class FrozenLinear(Module):
         y = x @ self.frozen
         return y + self.bias if self.bias is not None else y
 
-    def backward(self, g: SharedTensor) -> SharedTensor:
-        """dx = g @ W (no state needed: the layer is frozen)."""
+    def backward(self, g: SharedTensor, need_input_grad: bool = True) -> SharedTensor | None:
+        """dx = g @ W (no state needed: the layer is frozen); None if not needed."""
         if g.shape[-1] != self.out_features:
             raise ValueError(f"grad: last dimension {g.shape[-1]} does not match out_features {self.out_features}")
-        return g @ self.frozen.T
+        return g @ self.frozen.T if need_input_grad else None
 
 
 class Linear(Module):
@@ -115,13 +115,13 @@ class Linear(Module):
         y = x @ self.weight.value.T
         return y + self.bias.value if self.bias is not None else y
 
-    def backward(self, g: SharedTensor) -> SharedTensor:
+    def backward(self, g: SharedTensor, need_input_grad: bool = True) -> SharedTensor | None:
         x = self._pop()["x"]
         gf, xf = _flat(g), _flat(x)
         self.weight.accumulate(gf.T @ xf)
         if self.bias is not None:
             self.bias.accumulate(gf.sum(0))
-        return g @ self.weight.value
+        return g @ self.weight.value if need_input_grad else None
 
 
 class LoRALinear(Module):
@@ -164,7 +164,7 @@ class LoRALinear(Module):
         self._save(xd=xd, hs=hs, dctx=dctx)
         return y + hs @ self.lora_B.value.T
 
-    def backward(self, g: SharedTensor) -> SharedTensor:
+    def backward(self, g: SharedTensor, need_input_grad: bool = True) -> SharedTensor | None:
         st = self._pop()
         xd, hs, dctx = st["xd"], st["hs"], st["dctx"]
         gf = _flat(g)
@@ -172,6 +172,8 @@ class LoRALinear(Module):
         dhs = g @ self.lora_B.value
         dh = dhs * self.scaling if self.scaling != 1.0 else dhs
         self.lora_A.accumulate(_flat(dh).T @ _flat(xd))
+        if not need_input_grad:
+            return None
         dxd = dh @ self.lora_A.value
         if dctx is not None:
             dxd = gates().dropout_backward(dctx, dxd)
