@@ -29,9 +29,11 @@ def test_matmul_traffic_matches_the_formulas():
     assert b0["protocols"]["matmul"]["bytes_sent"] == pk(m * k + k * n)
     assert b0["protocols"]["matmul/trunc"]["bytes_sent"] == pk(m * n)
     fz = select(f0, "matmul_frozen")
-    assert fz["bytes"] == pk(m * k + m * n) + (m * n + 7) // 8 and fz["rounds"] == 2
+    f = 16
+    assert fz["bytes"] == pk(m * k + m * n) + (m * n * (f + 1) + 7) // 8 and fz["rounds"] == 2
     assert f0["protocols"]["matmul_frozen"]["bytes_sent"] == pk(m * k + m * n)  # party 0 sends E and its c share
-    assert f1["protocols"]["matmul_frozen/trunc"]["bytes_sent"] == (m * n + 7) // 8  # the owner answers 1 bit each
+    # the owner answers the wrap bit and the low f bits of the opening (exact truncation)
+    assert f1["protocols"]["matmul_frozen/trunc"]["bytes_sent"] == (m * n * (f + 1) + 7) // 8
     assert b0["total"]["bytes"] == b1["total"]["bytes"]
     assert b0["dealer"]["pieces"] > 0
 

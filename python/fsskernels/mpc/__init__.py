@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from .errors import (MaterialError, MaterialReuseError, MpcError, PeerError, PeerTimeoutError,
                      ProtocolMismatchError)
+from . import gates as _gates  # registers the FSS gates' dealer material kinds
 from .frozen import FrozenMatrix, freeze, freeze_owned
 from .fss import dealer_fss_keys, fss_keys
 from .runner import local_sessions, network_session, run_local, run_network

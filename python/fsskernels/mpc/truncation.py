@@ -1,30 +1,35 @@
-"""Dealer-assisted truncation with an exact wrap correction (no catastrophic failure).
+"""Exact truncation of shares (floor division by 2^f), dealer-assisted, one round.
 
 Input: shares z_0 + z_1 = z (mod 2^L) of a signed value with |z| < 2^(L-2), and a shift f
-(1 <= f <= L-2). Output: shares in Z_2^64 of  t = floor(z / 2^f) + b  with b in {0, 1},
-Pr[b = 1] = (z mod 2^f) / 2^f, i.e. stochastic rounding: E[t] = z / 2^f and
-|t - z / 2^f| < 1 (one unit of the output scale). There is no failure event: inside the
-range the result is always within one unit; outside it the result is meaningless.
+(1 <= f <= L-2). Output: shares in Z_2^64 of  t = floor(z / 2^f)  exactly: no rounding
+error beyond the floor, no failure event, and an output distribution that depends on z only.
 
 Dealer: r uniform in [0, 2^L); shares of r (mod 2^L), of r_hi = floor(r / 2^f) and of
-m = msb(r) = floor(r / 2^(L-1)) (both as integers in Z_2^64).
+m = msb(r) (both in Z_2^64), and DCF keys for [x < r mod 2^f] on f bits (SIGMA, Gupta et al.
+PETS'24; Orca, Jawalkar et al. S&P'24).
 Online: open c = z + 2^(L-2) + r mod 2^L. Let z' = z + 2^(L-2), in [0, 2^(L-1)).
 Because z' < 2^(L-1), z' + r wraps past 2^L exactly when msb(r) = 1 and msb(c) = 0, so the
 wrap bit is w = m * (1 - msb(c)), linear in the shared m once c is public. Over the integers
     z' = c - r + w 2^L  =>  floor(z'/2^f) = c_hi - r_hi + w 2^(L-f) - [c mod 2^f < r mod 2^f],
-and t = c_hi - r_hi + w 2^(L-f) - 2^(L-2-f) = floor(z/2^f) + [carry of (z mod 2^f) + (r mod 2^f)].
+and the carry [c mod 2^f < r mod 2^f] is the DCF evaluated by both parties at the public
+c mod 2^f (additive shares in Z_2^64). So t = c_hi - r_hi + w 2^(L-f) - carry - 2^(L-2-f).
 Since the identity holds over the integers, the result is computed directly in Z_2^64: the
 truncation also lifts a value from the L-bit ring to the 64-bit ring.
-Security: c is uniform in [0, 2^L) whatever z is (r is a fresh one-time pad); the rest is local.
+Security: c is uniform in [0, 2^L) whatever z is (r is a fresh one-time pad); the DCF keys of
+one party reveal nothing about r mod 2^f; the result is a deterministic function of z, so
+revealing it later (or truncating the same value many times) teaches nothing about z beyond
+floor(z / 2^f). (The earlier stochastic rounding returned floor + [c_lo < r_lo], a bit that
+together with the public c_lo leaked the low bits of z: see docs/runtime.md.)
 
 Two variants:
   truncate          both parties learn c: one round, 2L bits per element.
   trunc1_*          only the "opener" o learns c (one message of L bits per element from the
-                    other party p); o then sends p one bit per element, d = (1 - msb(c)) xor e,
-                    which with the dealer's (e, u = e * m_p + s) for o and s for p gives shares
-                    of (1 - msb(c)) * m_p (a precomputed bit-times-value correlation).
-                    Two one-way messages, L + 1 bits per element; p's message can ride along
-                    with another message p sends anyway (the frozen-weight product does this).
+                    other party p); o then sends p, in one (f+1)-bit message per element,
+                    d = (1 - msb(c)) xor e and c mod 2^f; with the dealer's (e, u = e * m_p + s)
+                    for o and s for p this gives shares of (1 - msb(c)) * m_p (a precomputed
+                    bit-times-value correlation), and both evaluate the carry DCF at c mod 2^f.
+                    Two one-way messages, L + f + 1 bits per element; p's message can ride
+                    along with another message p sends anyway (the frozen-weight product does this).
 """
 from __future__ import annotations
 
@@ -38,18 +43,29 @@ def check_range_params(L: int, f: int) -> None:
         raise ValueError(f"truncation: need 1 <= shift <= L - 2 and L <= 64, got shift {f}, L {L}")
 
 
+def _carry(session, raw, c_lo: torch.Tensor) -> torch.Tensor:
+    """This party's share (Z_2^64) of [c_lo < r mod 2^f] from the dealer's DCF keys."""
+    import fsskernels
+
+    from .gates.primitives import keybatch
+
+    shape = c_lo.shape
+    y = fsskernels.dcf_eval(session.party, keybatch(raw), c_lo.reshape(-1).contiguous())
+    return y.reshape(shape)
+
+
 def truncate(session, z: torch.Tensor, f: int, L: int) -> torch.Tensor:
-    """Shares of floor(z / 2^f) + {0,1} (stochastic rounding) in Z_2^64 from shares of z mod
-    2^L, |z| < 2^(L-2). One round, 2L bits per element on the wire."""
+    """Shares of floor(z / 2^f) (exact) in Z_2^64 from shares of z mod 2^L, |z| < 2^(L-2).
+    One round, 2L bits per element on the wire; key: a DCF on f bits."""
     check_range_params(L, f)
     s = session
     with s.protocol("trunc"):
-        r, rh, m = s.take("trunc", (L, f, tuple(z.shape)))
+        r, rh, m, raw = s.take("trunc_x", (L, f, tuple(z.shape)))
         cb = z + r
         if s.party == 0:
             cb = cb + (1 << (L - 2))
         (c,) = s.open([cb], L)
-    return _finish_both(s.party, c, rh, m, L, f)
+    return _finish_both(s.party, c, rh, m, L, f) - _carry(s, raw, mask_bits(c, f))
 
 
 def _finish_both(party: int, c, rh, m, L: int, f: int) -> torch.Tensor:
@@ -63,7 +79,7 @@ def _finish_both(party: int, c, rh, m, L: int, f: int) -> torch.Tensor:
 def trunc1_take(session, shape, f: int, L: int, opener: int) -> list:
     """Dealer material for a one-way truncation of a tensor of ``shape``."""
     check_range_params(L, f)
-    return session.take("trunc1", (L, f, tuple(shape), opener))
+    return session.take("trunc1_x", (L, f, tuple(shape), opener))
 
 
 def trunc1_masked(session, z: torch.Tensor, mat: list, L: int) -> torch.Tensor:
@@ -75,28 +91,32 @@ def trunc1_masked(session, z: torch.Tensor, mat: list, L: int) -> torch.Tensor:
 
 
 def trunc1_opener_finish(session, c_own: torch.Tensor, c_peer: torch.Tensor, mat: list, L: int, f: int) -> torch.Tensor:
-    """Opener side: c = c_own + c_peer; sends d (1 bit per element); returns its share."""
-    _r, rh, m, e, u = mat
+    """Opener side: c = c_own + c_peer; sends d and c mod 2^f (f + 1 bits per element);
+    returns its share."""
+    _r, rh, m, e, u, raw = mat
     c = mask_bits(c_own + c_peer, L)
     g = 1 - lshr(c, L - 1)
     d = g ^ e
+    c_lo = mask_bits(c, f)
     with session.protocol("trunc"):
-        session.send_ring([d], 1)
+        session.send_ring([c_lo | (d << f)], f + 1)
     corr = torch.where(d.bool(), -u, u)
-    return lshr(c, f) - (1 << (L - 2 - f)) - rh + ((g * m + corr) << (L - f))
+    out = lshr(c, f) - (1 << (L - 2 - f)) - rh + ((g * m + corr) << (L - f))
+    return out - _carry(session, raw, c_lo)
 
 
 def trunc1_peer_finish(session, mat: list, shape, L: int, f: int) -> torch.Tensor:
-    """Non-opener side: receives d and returns its share."""
-    _r, rh, m, sm = mat
+    """Non-opener side: receives d and c mod 2^f and returns its share."""
+    _r, rh, m, sm, raw = mat
     with session.protocol("trunc"):
-        (d,) = session.recv_ring([tuple(shape)], 1)
+        (msg,) = session.recv_ring([tuple(shape)], f + 1)
+    d, c_lo = lshr(msg, f), mask_bits(msg, f)
     corr = torch.where(d.bool(), m + sm, -sm)
-    return (corr << (L - f)) - rh
+    return (corr << (L - f)) - rh - _carry(session, raw, c_lo)
 
 
 def truncate_oneway(session, z: torch.Tensor, f: int, L: int, opener: int = 1) -> torch.Tensor:
-    """As ``truncate`` but only ``opener`` learns c: two one-way messages, L + 1 bits per element."""
+    """As ``truncate`` but only ``opener`` learns c: two one-way messages, L + f + 1 bits per element."""
     mat = trunc1_take(session, z.shape, f, L, opener)
     cb = trunc1_masked(session, z, mat, L)
     if session.party == opener:
