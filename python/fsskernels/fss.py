@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import _C
-from ._arrays import array_kind, check_bits, check_party, from_u64_numpy, is_cuda_kind, to_u64_numpy
+from ._arrays import array_kind, check_bits, check_int, check_party, from_u64_numpy, is_cuda_kind, to_u64_numpy
 from .keys import KeyBatch
 
 
@@ -26,18 +26,30 @@ def _seed_bytes(seed: Any) -> bytes | None:
         return bytes(seed)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise ValueError(f"seed: expected an int or 16 bytes, got {type(seed).__name__}")
-    return (int(seed) % (1 << 128)).to_bytes(16, "little")
+    return (int(seed) % (1 << 128)).to_bytes(16, "little")  # documented: test seeds are reduced
 
 
 def _beta_array(beta: Any, n: int) -> tuple[np.ndarray, bool]:
     if isinstance(beta, numbers.Integral) and not isinstance(beta, bool):
-        return np.array([int(beta) % (1 << 64)], dtype=np.uint64), True
+        return np.array([check_int(beta, "beta") % (1 << 64)], dtype=np.uint64), True
     b = to_u64_numpy(beta, "beta").ravel()
     if b.size == 1 and n != 1:
         return b, True
     if b.size != n:
         raise ValueError(f"beta: expected a scalar or {n} values, got {b.size}")
     return b, False
+
+
+def _root_seed(seed: Any, root_seed16: Any) -> Any:
+    """The keygen seed: ``seed`` (tests) or ``_root_seed16`` (the runtime dealer's internal path:
+    exactly 16 bytes drawn from its CSPRNG-derived per-piece stream); never both."""
+    if root_seed16 is None:
+        return seed
+    if seed is not None:
+        raise ValueError("seed, _root_seed16: give at most one")
+    if not isinstance(root_seed16, (bytes, bytearray)) or len(root_seed16) != 16:
+        raise ValueError("_root_seed16: expected exactly 16 bytes")
+    return bytes(root_seed16)
 
 
 def _gen(scheme: str, alpha: Any, beta: Any, bits: Any, out_bits: Any, seed: Any) -> tuple[KeyBatch, KeyBatch]:
@@ -56,10 +68,27 @@ def _gen(scheme: str, alpha: Any, beta: Any, bits: Any, out_bits: Any, seed: Any
     return KeyBatch._wrap(k0, validate=False), KeyBatch._wrap(k1, validate=False)
 
 
+def _once(keys: KeyBatch, run: Any) -> Any:
+    """Runs an evaluation under the one-time rule: a consumed batch raises ValueError; a
+    one-time batch is claimed first and consumed only if the evaluation succeeds."""
+    keys._claim()
+    ok = False
+    try:
+        out = run()
+        ok = True
+        return out
+    finally:
+        keys._settle(ok)
+
+
 def _eval(scheme: str, party: Any, keys: Any, x: Any) -> Any:
     party = check_party(party)
     if not isinstance(keys, KeyBatch):
         raise ValueError(f"keys: expected a KeyBatch, got {type(keys).__name__}")
+    return _once(keys, lambda: _eval_unchecked(scheme, party, keys, x))
+
+
+def _eval_unchecked(scheme: str, party: int, keys: KeyBatch, x: Any) -> Any:
     kind = array_kind(x)
     if is_cuda_kind(kind):
         from . import _cuda
@@ -74,21 +103,25 @@ def _eval(scheme: str, party: Any, keys: Any, x: Any) -> Any:
     return from_u64_numpy(out.reshape(xa.shape), kind or "numpy")
 
 
-def dpf_gen(alpha: Any, beta: Any, *, bits: int, out_bits: int = 64, seed: Any = None) -> tuple[KeyBatch, KeyBatch]:
+def dpf_gen(alpha: Any, beta: Any, *, bits: int, out_bits: int = 64, seed: Any = None,
+            _root_seed16: Any = None) -> tuple[KeyBatch, KeyBatch]:
     """Keys for the point functions f_i(x) = beta_i if x == alpha_i else 0 (mod 2^out_bits).
 
     alpha: N integers < 2^bits (numpy, torch, CuPy; any shape, flattened); beta: a scalar or
     N integers (reduced mod 2^out_bits). bits, out_bits in 1..64. seed: None (OS CSPRNG) or,
-    for reproducible tests only, an int / 16 bytes. Returns (party-0 keys, party-1 keys).
+    for reproducible tests only, an int / 16 bytes. ``_root_seed16`` (internal, keyword-only):
+    16 bytes from a caller's CSPRNG stream, used by the runtime dealer (fsskernels.mpc) so
+    that production key generation never goes through the test-only ``seed``. Returns (party-0 keys, party-1 keys).
     Raises ValueError naming the bad argument. Boyle-Gilboa-Ishai CCS 2016, early termination."""
-    return _gen("dpf", alpha, beta, bits, out_bits, seed)
+    return _gen("dpf", alpha, beta, bits, out_bits, _root_seed(seed, _root_seed16))
 
 
-def dcf_gen(alpha: Any, beta: Any, *, bits: int, out_bits: int = 64, seed: Any = None) -> tuple[KeyBatch, KeyBatch]:
+def dcf_gen(alpha: Any, beta: Any, *, bits: int, out_bits: int = 64, seed: Any = None,
+            _root_seed16: Any = None) -> tuple[KeyBatch, KeyBatch]:
     """Keys for the comparison functions f_i(x) = beta_i if x < alpha_i else 0 (unsigned,
     strict, mod 2^out_bits). Arguments as dpf_gen. Boyle et al. EUROCRYPT 2021 for
     out_bits >= 2; the DPF-based comparison (SIGMA) for out_bits == 1."""
-    return _gen("dcf", alpha, beta, bits, out_bits, seed)
+    return _gen("dcf", alpha, beta, bits, out_bits, _root_seed(seed, _root_seed16))
 
 
 def dpf_eval(party: int, keys: KeyBatch, x: Any) -> Any:
@@ -111,6 +144,14 @@ def dpf_eval_all(party: int, keys: KeyBatch, *, like: Any = None) -> Any:
         raise ValueError(f"keys: expected a KeyBatch, got {type(keys).__name__}")
     if keys.bits > 24:
         raise ValueError(f"bits: full-domain evaluation needs bits <= 24, got {keys.bits}")
+    out_bytes = len(keys) * (8 << keys.bits)
+    if out_bytes > _C.MAX_BUFFER_BYTES:
+        raise ValueError(f"keys: full-domain output of {len(keys)} keys x 2^{keys.bits} values is {out_bytes} bytes, "
+                         f"above the 2^40-byte limit")
+    return _once(keys, lambda: _eval_all_unchecked(party, keys, like))
+
+
+def _eval_all_unchecked(party: int, keys: KeyBatch, like: Any) -> Any:
     if keys.device != "cpu":
         from . import _cuda
 

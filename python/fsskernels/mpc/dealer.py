@@ -2,9 +2,19 @@
 
 Trust assumption: the dealer sees every mask it makes, so it must not collude with either
 party and must not see the parties' traffic; it never sees inputs or opened values.
-Randomness: a root AES-CTR stream keyed from the OS CSPRNG (or, tests only, from ``seed``);
-piece number k is generated from the child stream k + 1, so generation is deterministic per
-piece and independent of the order in which parties ask (both halves are made together).
+Randomness: a root AES-CTR stream keyed from the OS CSPRNG (or, tests only, from ``seed``).
+Piece k of kind K with spec words w is generated from the stream keyed by
+HMAC-SHA256(root key, "fsskernels.mpc.piece" || k || K || w) (``CtrStream.derive``), so
+pieces of different kinds or specs never share randomness, and generation is deterministic
+per (sequence number, request) and independent of the order in which parties ask.
+
+One-time: ``generate`` serves each sequence number at most once and raises
+MaterialReuseError when asked again (a second call would hand out the same masks and keys:
+two gates opening x1 + r and x2 + r would reveal x1 - x2). ``next_seq()`` allocates the next
+unserved number for offline users (``mpc.dealer_fss_keys``). ``close()`` overwrites the root
+key and the frozen masks with zeros (best effort: Python may hold other copies).
+FSS keys are made through ``dcf_gen/dpf_gen(..., _root_seed16=)`` with 16 bytes of the
+piece's stream (never the test-only ``seed=``).
 
 Sources (``fetch(party, seq, kind, spec_words) -> bytes``) feed a party's MaterialStream:
   LocalDealerSource       both parties are threads of this process and share one Dealer;
@@ -14,18 +24,44 @@ Sources (``fetch(party, seq, kind, spec_words) -> bytes``) feed a party's Materi
 """
 from __future__ import annotations
 
+import struct
 import threading
 
 import numpy as np
 import torch
 
 from .errors import MaterialError, MaterialReuseError, ProtocolMismatchError
+from .limits import MAX_ELEMENTS, checked_numel
 from .linalg import ring_matmul
 from .material import (CODE_PRG, CODE_RAW, CODE_RING, decode_spec, encode_spec, expand_prg, matmul_shape, schema,
                        serialize_piece, trunc_corr_bits, _tshape)
 from .rng import CtrStream
 
 _SESSION_ID_INDEX = (1 << 62)
+
+
+def piece_label(seq: int, kind: str, words) -> bytes:
+    """The PRF input of piece ``seq``: a prefix-free encoding of (seq, kind, spec words)."""
+    k = kind.encode()
+    return (b"fsskernels.mpc.piece\0" + struct.pack("<QH", seq, len(k)) + k + struct.pack("<H", len(words))
+            + b"".join(struct.pack("<q", int(w)) for w in words))
+
+
+def _check_sizes(kind: str, spec: tuple) -> None:
+    """Refuse requests whose arrays exceed the runtime's limits before allocating anything."""
+    total = 0
+    for p in (0, 1):
+        try:
+            entries = schema(kind, spec, p)
+        except MaterialError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - malformed spec from a request
+            raise MaterialError(f"material: malformed {kind} spec {spec}: {exc}") from None
+        for _code, shape, _bits in entries:
+            if tuple(shape) != (-1,):
+                total += checked_numel(shape, f"material: {kind} array", MaterialError)
+    if total > 4 * MAX_ELEMENTS:
+        raise MaterialError(f"material: {kind} spec {spec} asks for more than {4 * MAX_ELEMENTS} elements")
 
 
 def _mask(v: np.ndarray, bits: int) -> np.ndarray:
@@ -48,6 +84,10 @@ class Dealer:
         self.session_id = self._root.child(_SESSION_ID_INDEX).random_bytes(16).tobytes()
         self._frozen: dict[int, tuple] = {}
         self.pieces = 0
+        self._lock = threading.Lock()
+        self._served_below = 0        # every seq < this has been served
+        self._served: set[int] = set()  # served seqs >= _served_below
+        self._high = -1               # the largest seq served
 
     # -- helpers --------------------------------------------------------------------------
     @staticmethod
@@ -70,18 +110,80 @@ class Dealer:
         """Entries (party 0, party 1) of additive shares of v mod 2^bits."""
         return self._share(rng, v, bits)
 
+    def keygen(self, rng: CtrStream, kind: str, alpha: np.ndarray, beta, bits: int, out_bits: int) -> list:
+        """Array entries (party 0, party 1) of raw FSS key batches for points ``alpha``; the
+        keygen randomness is 16 bytes of the piece stream ``rng`` (internal path
+        ``_root_seed16``, not the test-only ``seed``)."""
+        import fsskernels
+
+        gen = fsskernels.dcf_gen if kind == "dcf" else fsskernels.dpf_gen
+        k0, k1 = gen(np.ascontiguousarray(alpha, dtype=np.uint64), beta, bits=bits, out_bits=out_bits,
+                     _root_seed16=rng.random_seed16())
+        return [(CODE_RAW, 8, np.frombuffer(k.to_bytes(), dtype=np.uint8)) for k in (k0, k1)]
+
+    # -- sequence numbers -------------------------------------------------------------------
+    def served(self, seq: int) -> bool:
+        """Whether piece ``seq`` has been handed out."""
+        return seq < self._served_below or seq in self._served
+
+    def next_seq(self) -> int:
+        """The smallest sequence number above every one served so far (offline allocation)."""
+        with self._lock:
+            return self._high + 1
+
+    def _mark_served(self, seq: int) -> None:
+        with self._lock:
+            if seq < self._served_below or seq in self._served:
+                raise MaterialReuseError(f"dealer: piece {seq} was already served; sequence numbers are one-time")
+            self._served.add(seq)
+            self._high = max(self._high, seq)
+            while self._served_below in self._served:
+                self._served.discard(self._served_below)
+                self._served_below += 1
+
     # -- generation -----------------------------------------------------------------------
     def generate(self, seq: int, kind: str, spec_words) -> tuple[bytes, bytes]:
-        """Both halves (party 0, party 1) of piece ``seq``. Raises MaterialError for specs
-        that do not make sense (unknown frozen mask, bad widths)."""
-        spec = decode_spec(spec_words)
-        rng = self._root.child(seq + 1)
-        out = self._generate(rng, seq, kind, spec)
+        """Both halves (party 0, party 1) of piece ``seq``; each seq is served once
+        (MaterialReuseError on a second request). Raises MaterialError for specs that do not
+        make sense (unknown frozen mask, bad widths, sizes over the limits)."""
+        if isinstance(seq, bool) or not isinstance(seq, (int, np.integer)) or not 0 <= seq < 1 << 62:
+            raise ValueError(f"seq: expected an integer in [0, 2^62), got {seq!r}")
+        seq = int(seq)
+        if self.served(seq):
+            raise MaterialReuseError(f"dealer: piece {seq} was already served; sequence numbers are one-time")
+        halves = self._make(seq, kind, spec_words)
+        self._mark_served(seq)
+        return halves
+
+    def _make(self, seq: int, kind: str, spec_words) -> tuple[bytes, bytes]:
+        """Make piece ``seq`` without marking it served (the dealer process makes pieces
+        ahead and drops wrong guesses unsent); ``generate`` is the serving entry point."""
+        if self._root is None:
+            raise MaterialError("dealer: closed")
+        words = tuple(int(w) for w in spec_words)
+        spec = decode_spec(words)
+        _check_sizes(kind, spec)
+        rng = self._root.derive(piece_label(seq, kind, encode_spec(spec)))
+        try:
+            out = self._generate(rng, seq, kind, spec)
+        except (MemoryError, OverflowError, TypeError) as exc:
+            raise MaterialError(f"material: cannot make {kind}{spec}: {type(exc).__name__}: {exc}") from None
+        finally:
+            rng.wipe()
         for p in (0, 1):  # the dealer checks its own output against the schema
             if len(schema(kind, spec, p)) != len(out[p]):
                 raise AssertionError("dealer produced a piece that does not match its schema")
         self.pieces += 1
         return tuple(serialize_piece(kind, p, seq, self.session_id, encode_spec(spec), out[p]) for p in (0, 1))
+
+    def close(self) -> None:
+        """Zeroize the root key and the frozen masks; the dealer is unusable afterwards."""
+        if self._root is not None:
+            self._root.wipe()
+            self._root = None
+        for ent in self._frozen.values():
+            ent[4].zero_()
+        self._frozen.clear()
 
     def _generate(self, rng: CtrStream, seq: int, kind: str, spec: tuple) -> list[list]:
         R = CODE_RING
@@ -161,16 +263,13 @@ class Dealer:
             halves[o] = [(R, L, _mask(c - cp, L))]
             return halves
         if kind in ("dcf", "dpf"):
-            import fsskernels
-
             bits, ob, n, beta = spec
+            if not 1 <= bits <= 64 or not 1 <= ob <= 64 or not 0 <= beta < 1 << ob:
+                raise MaterialError(f"material: bad {kind} spec {spec}")
             (er0, r0), (er1, r1) = self._prg(rng, (n,), bits), self._prg(rng, (n,), bits)
             r = _mask(r0 + r1, bits)
-            seed = int.from_bytes(rng.random_seed16(), "little")
-            gen = fsskernels.dcf_gen if kind == "dcf" else fsskernels.dpf_gen
-            k0, k1 = gen(r, np.full(n, beta, dtype=np.uint64), bits=bits, out_bits=ob, seed=seed)
-            raw = [np.frombuffer(k.to_bytes(), dtype=np.uint8) for k in (k0, k1)]
-            return [[(CODE_RAW, 8, raw[0]), er0], [(CODE_RAW, 8, raw[1]), er1]]
+            kr0, kr1 = self.keygen(rng, kind, r, np.full(n, beta, dtype=np.uint64), bits, ob)
+            return [[kr0, er0], [kr1, er1]]
         from .material import extension
 
         ext = extension(kind)

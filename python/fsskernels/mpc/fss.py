@@ -1,26 +1,43 @@
-"""FSS key material from the dealer (for the nonlinear gates of a later issue).
+"""FSS key material from the dealer (for the nonlinear gates).
 
 A DCF/DPF gate on a shared x works on the opened masked value x + r (mod 2^bits): the dealer
 draws the input mask r, makes keys for the function shifted by r (here alpha = r), and gives
 each party its key batch and an additive share of r mod 2^bits. Keys are one-time like all
-material: each call consumes one dealer piece.
+material: each call consumes one dealer piece (a new sequence number; the dealer refuses to
+serve a number twice), and the returned KeyBatch is marked one-time when the kernel API
+offers it (``KeyBatch.mark_one_time``).
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import torch
+
+from .limits import checked_numel
 
 
 def _check(kind: str, shape, bits: int, out_bits: int, beta: int) -> tuple[tuple, int]:
     if kind not in ("dcf", "dpf"):
         raise ValueError(f"kind: must be 'dcf' or 'dpf', got {kind!r}")
-    shape = tuple(int(d) for d in shape)
-    n = int(np.prod(shape, dtype=np.int64)) if shape else 1
-    if not 1 <= bits <= 64 or not 1 <= out_bits <= 64:
-        raise ValueError(f"bits, out_bits: must be in 1..64, got {bits}, {out_bits}")
-    if not 0 <= beta < (1 << out_bits):
-        raise ValueError(f"beta: must be in [0, 2^out_bits), got {beta}")
+    try:
+        shape = tuple(int(d) for d in shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"shape: expected a tuple of integers, got {shape!r}") from None
+    n = checked_numel(shape, "shape")
+    for name, v in (("bits", bits), ("out_bits", out_bits)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or not 1 <= v <= 64:
+            raise ValueError(f"{name}: must be an integer in 1..64, got {v!r}")
+    if isinstance(beta, bool) or not isinstance(beta, numbers.Integral) or not 0 <= beta < (1 << out_bits):
+        raise ValueError(f"beta: must be an integer in [0, 2^out_bits), got {beta!r}")
     return shape, n
+
+
+def _one_time(kb):
+    mark = getattr(kb, "mark_one_time", None)
+    if mark is not None:
+        mark()
+    return kb
 
 
 def fss_keys(session, kind: str, shape, bits: int, out_bits: int, beta: int = 1):
@@ -32,19 +49,40 @@ def fss_keys(session, kind: str, shape, bits: int, out_bits: int, beta: int = 1)
     shape, n = _check(kind, shape, bits, out_bits, beta)
     with session.protocol(kind):
         raw, r = session.take(kind, (bits, out_bits, n, beta))
-    return fsskernels.KeyBatch.from_bytes(raw), r.reshape(shape)
+    return _one_time(fsskernels.KeyBatch.from_bytes(raw)), r.reshape(shape)
 
 
-def dealer_fss_keys(dealer, seq: int, kind: str, shape, bits: int, out_bits: int, beta: int = 1):
-    """Offline use of a Dealer: both parties' (KeyBatch, share of r) for piece ``seq``
-    (deserialized and validated as a party would)."""
+def dealer_fss_keys(dealer, *args, seq: int | None = None, **kwargs):
+    """Offline use of a Dealer: both parties' (KeyBatch, share of r), deserialized and
+    validated as a party would.
+
+        dealer_fss_keys(dealer, kind, shape, bits, out_bits, beta=1, *, seq=None)
+
+    ``seq=None`` (default) takes the dealer's next unserved sequence number; an explicit
+    ``seq`` that was served before raises MaterialReuseError. The older positional form
+    ``dealer_fss_keys(dealer, seq, kind, shape, bits, out_bits, beta=1)`` is still accepted."""
     import fsskernels
 
     from .material import encode_spec, parse_piece
 
+    if args and (args[0] is None or (isinstance(args[0], numbers.Integral) and not isinstance(args[0], bool))):
+        if seq is not None:
+            raise ValueError("seq: given twice")
+        seq, args = args[0], args[1:]
+    try:
+        bound = _signature(*args, **kwargs)
+    except TypeError as exc:
+        raise ValueError(f"dealer_fss_keys: {exc}") from None
+    kind, shape, bits, out_bits, beta = bound
     shape, n = _check(kind, shape, bits, out_bits, beta)
+    if seq is None:
+        seq = dealer.next_seq()
     out = []
     for data in dealer.generate(seq, kind, encode_spec((bits, out_bits, n, beta))):
         raw, r = parse_piece(data).take()
-        out.append((fsskernels.KeyBatch.from_bytes(raw), torch.from_numpy(r.view(np.int64)).reshape(shape)))
+        out.append((_one_time(fsskernels.KeyBatch.from_bytes(raw)), torch.from_numpy(r.view(np.int64)).reshape(shape)))
     return tuple(out)
+
+
+def _signature(kind, shape, bits, out_bits, beta=1):
+    return kind, shape, bits, out_bits, beta
