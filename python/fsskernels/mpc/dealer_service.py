@@ -94,6 +94,7 @@ def serve(host: str, port: int, *, seed: int | None = None, timeout: float = 300
             key = (kinds[0], tuple(words))
             if ahead is not None and ahead[0] == seq and ahead[1] == key:
                 halves = ahead[2]
+                dealer._mark_served(seq)
             else:
                 halves = dealer.generate(seq, kinds[0], words)
             ahead = None
@@ -109,7 +110,7 @@ def serve(host: str, port: int, *, seed: int | None = None, timeout: float = 300
             nxt = follows.get(key)
             if nxt is not None and nxt[0] not in _STATEFUL:
                 try:
-                    ahead = (seq + 1, nxt, dealer.generate(seq + 1, nxt[0], list(nxt[1])))
+                    ahead = (seq + 1, nxt, dealer._make(seq + 1, nxt[0], list(nxt[1])))
                 except (MaterialError, ValueError):
                     ahead = None
     finally:
