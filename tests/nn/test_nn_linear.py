@@ -31,7 +31,7 @@ def _lora_prog(s, d, alpha):
     return y.reveal(), dx.reveal(), lay.lora_A.grad.reveal(), lay.lora_B.grad.reveal(), names
 
 
-@pytest.mark.parametrize("alpha", [8.0, 4.0])
+@pytest.mark.parametrize("alpha", [8.0, 6.0, 4.0])  # scaling 2 (integral, local), 1.5 (truncated), 1
 def test_lora_linear_forward_backward(gates_impl, alpha):
     d = _data()
     (y, dx, dA, dB, names), _ = mpc.run_local(_lora_prog, d, alpha, seed=7)

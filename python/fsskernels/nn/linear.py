@@ -139,6 +139,8 @@ class LoRALinear(Module):
         self.base = base
         self.r, self.alpha, self.p = r, float(alpha), float(dropout)
         self.scaling = self.alpha / r
+        # an integral scaling (e.g. alpha = 2r) multiplies shares locally and exactly
+        self._scale = int(self.scaling) if float(self.scaling).is_integer() else self.scaling
         self.lora_A = Param(share_param(session, A, owner=owner, shape=(r, base.in_features), name=f"{name}.lora_A"))
         self.lora_B = Param(share_param(session, B, owner=owner, shape=(base.out_features, r), name=f"{name}.lora_B"))
 
@@ -160,7 +162,7 @@ class LoRALinear(Module):
         else:
             xd = x
         h = xd @ self.lora_A.value.T
-        hs = h * self.scaling if self.scaling != 1.0 else h
+        hs = h * self._scale if self.scaling != 1.0 else h
         self._save(xd=xd, hs=hs, dctx=dctx)
         return y + hs @ self.lora_B.value.T
 
@@ -170,7 +172,7 @@ class LoRALinear(Module):
         gf = _flat(g)
         self.lora_B.accumulate(gf.T @ _flat(hs))
         dhs = g @ self.lora_B.value
-        dh = dhs * self.scaling if self.scaling != 1.0 else dhs
+        dh = dhs * self._scale if self.scaling != 1.0 else dhs
         self.lora_A.accumulate(_flat(dh).T @ _flat(xd))
         if not need_input_grad:
             return None
