@@ -57,9 +57,9 @@ def train_twin(cfg, pm, train, evals, *, progress=None, threads: int | None = No
         loss = F.cross_entropy(logits, y[b])
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         if progress is not None:
-            progress(k, float(loss))
+            progress(k, float(loss.detach()))
         if k + 1 == len(steps) or steps[k + 1][0] != epoch:
             accs.append(accuracy(predict(pm, eids, emask), ey))
     return {"losses": losses, "eval_acc": accs, "seconds": time.perf_counter() - t0, "initial": initial,
