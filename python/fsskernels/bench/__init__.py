@@ -1,12 +1,14 @@
-"""Kernel benchmark harness: ``python -m fsskernels.bench kernels``.
+"""Benchmarks: ``fsskernels bench`` (``python -m fsskernels.bench``) measures kernels, gates, an
+encoder layer, a fine-tuning step and aggregation on this machine, beside real peers (AES ceiling,
+sycret, CrypTen, TenSEAL) measured in the same run, and writes JSON, markdown and PNG plots.
+See docs/benchmarks.md.
 
-Measures keygen keys/s and eval evals/s of the CPU DPF/DCF kernels on one core and on all
-cores, key bytes, the fixed-key AES hash, the per-core AES ceiling (``aes_limit.c`` from the
-peers directory, compiled at run time) and sycret 0.2.8 (in its own virtual environment),
-all in one run so the ratios hold on a noisy machine. See docs/benchmarks.md.
-
-Modules: kernels (our measurements, targets), peers (AES ceiling, sycret), table (printing).
+Modules: registry (the cases shared with bench/*.py), cases_* (the cases per section),
+mpcmeasure (two-party timing), sections (running a section with its peers), peerenv (peer
+venvs and scripts), peers (AES ceiling, sycret), envinfo (machine), report (markdown, README
+tables), plots (PNG); kernels + table (the detailed ``bench kernels`` table).
+The library never imports this package.
 """
 from __future__ import annotations
 
-__all__ = ["kernels", "peers", "table"]
+__all__ = ["envinfo", "kernels", "mpcmeasure", "peerenv", "peers", "plots", "registry", "report", "sections", "table"]

@@ -1,5 +1,14 @@
-"""``python -m fsskernels.bench kernels``: one table of keygen / eval throughput (1 core and all
-cores), key bytes, the AES ceiling and sycret, measured in the same run. See docs/benchmarks.md.
+"""``fsskernels bench``: one command that measures everything on this machine and puts our figures
+beside real peers measured in the same run (docs/benchmarks.md).
+
+    fsskernels bench [--quick] [--only kernels gates layer finetune agg] [--out DIR] [--reps N]
+                     [--no-peers] [--no-peer-install] [--peer-scripts DIR] [--reuse-peers REPORT]
+    fsskernels bench --readme-table REPORT.json      # README's benchmark tables, markdown on stdout
+    fsskernels bench kernels [...]                   # the detailed kernel table (1 and all cores)
+
+Writes DIR/report.json (every raw measurement, machine, CPU flags, AES path, threads, git commit,
+package versions, load), DIR/report.md and DIR/*.png. Cases come from fsskernels.bench.registry;
+peers run from bench/peers in their own virtual environments (fsskernels.bench.peerenv).
 """
 from __future__ import annotations
 
@@ -105,7 +114,7 @@ def cmd_kernels(a: argparse.Namespace) -> int:
     result["ceiling"] = {
         "one_core": _merge_ceiling(ones),
         "all_cores": _merge_ceiling(alls) if tall > 1 else {"available": False},
-        "how": "median over runs of aes_limit (each best-of-20 inside): 2 at the start, 1 before each "
+        "how": "median over runs of aes_ceiling (each best-of-15 inside): 2 at the start, 1 before each "
                "kernel block, 2 at the end; all cores = that many concurrent processes, summed",
     }
     load = mon.stop()
@@ -133,7 +142,81 @@ def cmd_memcheck(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_all(argv: list[str]) -> int:
+    from . import envinfo, kernels, plots, registry, report, sections
+
+    ap = argparse.ArgumentParser(prog="fsskernels bench", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small sizes and few repetitions (< 3 minutes on 2 cores "
+                                                         "once the peer venvs exist)")
+    ap.add_argument("--only", nargs="+", metavar="SECTION", help=f"sections to run: {' '.join(registry.SECTIONS)}")
+    ap.add_argument("--cases", nargs="+", default=[], help="only these case names (within the sections)")
+    ap.add_argument("--out", default="fsskernels-bench", help="output directory (default ./fsskernels-bench)")
+    ap.add_argument("--reps", type=int, help="repetitions of our cases (default 3, quick 1)")
+    ap.add_argument("--peer-reps", type=int, help="repetitions of the peers (default 3, quick 1)")
+    ap.add_argument("--no-peers", action="store_true", help="measure only our cases")
+    ap.add_argument("--no-peer-install", action="store_true", help="never build a peer venv (use cached ones)")
+    ap.add_argument("--peer-scripts", help="directory of the peer scripts (default: bench/peers of the checkout)")
+    ap.add_argument("--reuse-peers", metavar="REPORT", help="take the peer measurements of these sections from an "
+                                                           "earlier report instead of measuring them again")
+    ap.add_argument("--readme-table", metavar="REPORT", help="print README's benchmark tables from a report; "
+                                                            "measure nothing")
+    a = ap.parse_args(argv)
+    if a.readme_table:
+        try:
+            print(report.readme_tables(report.load_report(a.readme_table)), end="")
+        except ValueError as exc:
+            _log(str(exc))
+            return 2
+        return 0
+    only = a.only or list(registry.SECTIONS)
+    bad = [x for x in only if x not in registry.SECTIONS]
+    if bad:
+        ap.error(f"--only: unknown section(s) {bad}; expected some of {list(registry.SECTIONS)}")
+    for name in ("reps", "peer_reps"):
+        v = getattr(a, name)
+        if v is not None and v < 1:
+            ap.error(f"--{name.replace('_', '-')}: must be >= 1")
+    reused = report.load_report(a.reuse_peers) if a.reuse_peers else None
+    reps = a.reps or (1 if a.quick else 3)
+    opts = sections.Options(quick=a.quick, reps=reps, peer_reps=a.peer_reps or (1 if a.quick else 3),
+                            no_peers=a.no_peers or reused is not None, install_peers=not a.no_peer_install,
+                            peer_scripts=a.peer_scripts, log=_log, names=a.cases)
+    rep: dict[str, Any] = {"schema": report.SCHEMA, "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+                           "command": " ".join(["fsskernels bench", *argv]), "quick": a.quick, "only": only,
+                           "reps": reps, "peer_reps": opts.peer_reps, "environment": envinfo.environment(),
+                           "sections": {}}
+    mon = kernels.LoadMonitor().start()
+    for sec in only:
+        t0 = time.perf_counter()
+        res = sections.run_section(sec, opts)
+        if reused is not None:
+            res["peers"] = reused["sections"].get(sec, {}).get("peers", {})
+            for p in res["peers"].values():
+                p["reused_from"] = f"{a.reuse_peers} ({reused.get('date')})"
+        res["wall_s"] = round(time.perf_counter() - t0, 1)
+        rep["sections"][sec] = res
+    rep["load"] = mon.stop()
+    os.makedirs(a.out, exist_ok=True)
+    rep["plots"], note = plots.write_plots(rep, a.out)
+    if note:
+        rep["plots_note"] = note
+    with open(os.path.join(a.out, "report.json"), "w") as f:
+        json.dump(rep, f, indent=1, default=str)
+    md = report.render_report(rep)
+    with open(os.path.join(a.out, "report.md"), "w") as f:
+        f.write(md)
+    print(md)
+    _log(f"[bench] wrote {a.out}/report.json, report.md, {len(rep['plots'])} plot(s)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in ("kernels", "_memcheck", "-h", "--help"):
+        return cmd_all(argv)
+    if argv[0] in ("-h", "--help"):
+        return cmd_all(argv)
     ap = argparse.ArgumentParser(prog="python -m fsskernels.bench", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     k = sub.add_parser("kernels", help="DPF/DCF keygen and eval throughput, AES ceiling, sycret")
@@ -145,10 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     k.add_argument("--configs", nargs="+", help="bits:out_bits pairs (default 32:64 64:64 64:1 32:1)")
     k.add_argument("--json", help="write all measurements to this JSON file")
     k.add_argument("--no-peers", action="store_true", help="skip sycret (the AES ceiling still runs)")
-    k.add_argument("--peers-dir", help="directory with bench_sycret.py and aes_limit.c (default $FSS_PEERS_DIR, "
-                                       "else ../shared/peers next to the repository)")
-    k.add_argument("--peers-venv", default=os.environ.get("FSS_PEERS_VENV", "/tmp/peers-venv"),
-                   help="virtual environment for sycret (created with pip on first use)")
+    k.add_argument("--peers-dir", help="directory of the peer scripts (sycret_fss.py, aes_ceiling.c; default "
+                                       "$FSS_PEER_SCRIPTS, else bench/peers of the checkout)")
+    k.add_argument("--peers-venv", default=os.environ.get("FSS_PEERS_VENV"),
+                   help="virtual environment with sycret (default: the cached one, built with pip on first use)")
     k.add_argument("--no-peer-install", action="store_true", help="never create the sycret venv")
     k.add_argument("--peer-reps", type=int, help="sycret repetitions (default min(reps, 3))")
     k.add_argument("--no-memcheck", action="store_true", help="skip the heap-allocation / peak-memory check")
