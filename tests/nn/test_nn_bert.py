@@ -55,7 +55,15 @@ def _private(s, cfg, server_sd, init, ids, mask, labels, num_layers, target):
     model.backward(ce.backward())
     grads = {k: p.grad.reveal() for k, p in model.trainable().items()}
     out = model.export_adapters(reveal_to=0)
-    return emb.reveal(), logits.reveal(), loss.reveal(), grads, out, s.stats()
+    # a model without embedding tables (later training segments) on the cached embeddings
+    lean = nn.PrivateBertClassifier(
+        s, cfg, server_sd if s.party == 1 else None, num_layers=num_layers,
+        lora=nn.LoraSettings(r=R, alpha=ALPHA, target_modules=target), init=init if s.party == 0 else None,
+        build_embeddings=False).eval()
+    with pytest.raises(ValueError, match="build_embeddings=False"):
+        lean.prepare(shape=(B, T))
+    lean_logits = lean.forward(emb, m).reveal()
+    return emb.reveal(), (logits.reveal(), lean_logits), loss.reveal(), grads, out, s.stats()
 
 
 @pytest.mark.parametrize("target,layers", [(("query", "value"), 1), (("query", "key", "value", "dense"), 2)])
@@ -65,7 +73,7 @@ def test_tiny_bert_matches_transformers_peft(gates_impl, target, layers):
         pytest.skip("one configuration is enough for the real gates (time)")
     cfg, pm, server_sd, init = _reference(layers, target)
     ids, mask, labels = _batch()
-    (emb, logits, loss, grads, exported, stats), (_, _, _, _, none, _) = mpc.run_local(
+    (emb, (logits, lean_logits), loss, grads, exported, stats), (_, _, _, _, none, _) = mpc.run_local(
         _private, cfg, server_sd, init, ids, mask, labels, layers, target, seed=11)
     out = pm(input_ids=ids, attention_mask=mask, labels=labels)
     out.loss.backward()
@@ -73,6 +81,7 @@ def test_tiny_bert_matches_transformers_peft(gates_impl, target, layers):
     tol = 5e-3 * scale
     assert (emb - ref_emb).abs().max().item() < tol
     assert (logits - out.logits).abs().max().item() < tol
+    assert (lean_logits - out.logits).abs().max().item() < tol
     assert abs(loss.item() - out.loss.item()) < tol
     ref_grads = {}
     for n, p in pm.named_parameters():

@@ -58,6 +58,21 @@ class Pooler(Module):
         return out
 
 
+class CachedEmbeddingInput(Module):
+    """Stands in for Embeddings when the model is built without tables: the hidden dropout
+    on cached embeddings (what Embeddings.forward does)."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.dropout = Dropout(p)
+
+    def forward(self, cached: SharedTensor) -> SharedTensor:
+        return self.dropout(cached)
+
+    def backward(self, g: SharedTensor) -> SharedTensor:
+        return self.dropout.backward(g)
+
+
 class BertBackbone(Module):
     """HF BertModel without the embedding's forward (see Embeddings.embed)."""
 
@@ -124,11 +139,13 @@ class PrivateBertClassifier(Module):
 
     config: a transformers BertConfig (or any object with its attributes).
     num_layers: use the first num_layers encoder layers (default: all).
-    public_embeddings: relaxed option, both parties pass the embedding tables in ``public_tables``."""
+    public_embeddings: relaxed option, both parties pass the embedding tables in ``public_tables``.
+    build_embeddings=False: no embedding tables at all (no masking of the table, no weights
+    needed for them): ``forward`` takes embeddings cached by an earlier ``prepare``."""
 
     def __init__(self, session, config, state_dict: dict | None = None, *, num_layers: int | None = None,
                  lora: LoraSettings = LoraSettings(), init: dict | None = None, init_owner: int = 0, owner: int = 1,
-                 public_embeddings: bool = False, public_tables: dict | None = None,
+                 public_embeddings: bool = False, public_tables: dict | None = None, build_embeddings: bool = True,
                  mask_big: int = DEFAULT_MASK_BIG) -> None:
         super().__init__()
         c = config
@@ -161,20 +178,23 @@ class PrivateBertClassifier(Module):
 
         bld = LayerBuilder(session, c, sd if is_owner else None, iv if is_init else None, lora, owner, init_owner)
         W = bld.W
-        if public_embeddings:
-            if public_tables is None:
-                raise ValueError("public_tables: both parties pass the embedding tables with public_embeddings=True")
-            emb_w = {k: public_tables[f"embeddings.{k}"] for k in
-                     ("word_embeddings.weight", "position_embeddings.weight", "token_type_embeddings.weight",
-                      "LayerNorm.weight", "LayerNorm.bias")}
+        if not build_embeddings:
+            embeddings = CachedEmbeddingInput(pdrop)
         else:
-            emb_w = {k: W(f"embeddings.{k}") for k in ("word_embeddings.weight", "position_embeddings.weight",
-                                                       "token_type_embeddings.weight", "LayerNorm.weight",
-                                                       "LayerNorm.bias")} if is_owner else None
-        if emb_w is not None:
-            emb_w = {k.replace(".weight", "") if "embeddings" in k else k: v for k, v in emb_w.items()}
-        embeddings = Embeddings(session, c.vocab_size, d, c.max_position_embeddings, c.type_vocab_size, emb_w, eps=eps,
-                                dropout=pdrop, owner=owner, public_table=public_embeddings)
+            if public_embeddings:
+                if public_tables is None:
+                    raise ValueError("public_tables: both parties pass the embedding tables with public_embeddings=True")
+                emb_w = {k: public_tables[f"embeddings.{k}"] for k in
+                         ("word_embeddings.weight", "position_embeddings.weight", "token_type_embeddings.weight",
+                          "LayerNorm.weight", "LayerNorm.bias")}
+            else:
+                emb_w = {k: W(f"embeddings.{k}") for k in ("word_embeddings.weight", "position_embeddings.weight",
+                                                           "token_type_embeddings.weight", "LayerNorm.weight",
+                                                           "LayerNorm.bias")} if is_owner else None
+            if emb_w is not None:
+                emb_w = {k.replace(".weight", "") if "embeddings" in k else k: v for k, v in emb_w.items()}
+            embeddings = Embeddings(session, c.vocab_size, d, c.max_position_embeddings, c.type_vocab_size, emb_w, eps=eps,
+                                    dropout=pdrop, owner=owner, public_table=public_embeddings)
         layers = [bld.layer(i) for i in range(L)]
         pooler = Pooler(bld.linear("pooler.dense", d, d))
         self.bert = BertBackbone(embeddings, Encoder(layers), pooler)
@@ -190,6 +210,8 @@ class PrivateBertClassifier(Module):
         rows can be regrouped with indexing and ``mpc.cat``."""
         s = self.session
         B, T = (int(v) for v in shape)
+        if not isinstance(self.bert.embeddings, Embeddings):
+            raise ValueError("prepare: this model was built with build_embeddings=False")
         emb = self.bert.embeddings.embed(input_ids, token_type_ids, shape=(B, T))
         client = 1 - self.owner
         m = None
