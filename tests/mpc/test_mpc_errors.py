@@ -1,6 +1,8 @@
 """Bad inputs raise ValueError naming the problem; failures of the peer never hang."""
 import time
 
+import numpy as np
+
 import pytest
 import torch
 
@@ -143,3 +145,60 @@ def test_session_unusable_after_peer_failure():
         x.reveal()
     with pytest.raises(mpc.PeerError, match="unusable"):
         x.reveal()
+
+
+def test_reviewers_divergence_reproducer_raises_on_both_parties():
+    """Issue 16 item 3: party 0 reveals X to both, party 1 reveals X to party 0 only, then
+    both reveal Y. Without message tags party 1 silently got garbage."""
+    seen = [None, None]
+
+    def prog(s):
+        X = mpc.share(s, torch.ones(4) if s.party == 0 else None, owner=0)
+        Y = mpc.share(s, torch.full((4,), 2.0) if s.party == 0 else None, owner=0)
+        try:
+            X.reveal() if s.party == 0 else X.reveal(to=0)
+            return Y.reveal()
+        except Exception as exc:
+            seen[s.party] = exc
+            raise
+
+    with pytest.raises(mpc.ProtocolMismatchError, match="diverged"):
+        mpc.run_local(prog, seed=8, timeout=5)
+    assert isinstance(seen[0], mpc.ProtocolMismatchError)
+    assert isinstance(seen[1], mpc.MpcError)  # its own mismatch, or the abort that party 0 sent
+
+
+def test_same_size_swap_of_send_and_exchange_is_detected():
+    s0, s1 = _pair()
+    s0.channel.send(np.zeros(8, np.uint8))
+    with pytest.raises(mpc.ProtocolMismatchError, match="exchange"):
+        s1.channel.exchange(np.zeros(8, np.uint8), 8)
+    with pytest.raises(mpc.PeerError, match="broken"):
+        s1.channel.recv(8)
+
+
+def test_bad_runtime_arguments_are_value_errors():
+    for t in (float("inf"), float("nan"), 0, -1, "5", True):
+        with pytest.raises(ValueError, match="timeout"):
+            mpc.local_sessions(timeout=t)
+        with pytest.raises(ValueError, match="timeout"):
+            mpc.run_local(lambda s: None, timeout=t)
+    s0, s1 = _pair()
+    for bad in ("abc", b"abc", ["a", "b"], [[1, 2], [3]], object()):
+        with pytest.raises(ValueError, match="value"):
+            mpc.share(s0, bad, owner=0)
+
+
+def test_share_header_with_huge_dims_is_refused_before_allocating():
+    """Issue 16 item 6: a peer claiming a 2^31 x 2^30 share."""
+    import struct as _struct
+
+    s0, s1 = _pair()
+    hdr = _struct.pack("<16sBB6x8Q", bytes(16), 16, 2, 1 << 31, 1 << 30, 0, 0, 0, 0, 0, 0)
+    s0.send_raw(np.frombuffer(hdr, np.uint8))
+    with pytest.raises(ValueError, match="more than"):
+        mpc.share(s1, None, owner=0)
+    hdr = _struct.pack("<16sBB6x8Q", bytes(16), 16, 2, 3, 3, 7, 0, 0, 0, 0, 0)  # dims beyond ndim
+    s0.send_raw(np.frombuffer(hdr, np.uint8))
+    with pytest.raises(ValueError, match="malformed"):
+        mpc.share(s1, None, owner=0)

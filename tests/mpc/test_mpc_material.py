@@ -87,3 +87,31 @@ def test_values_beyond_ring_width_are_refused():
                                                         (1, 8, np.array([1, 1]))])
     with pytest.raises(MaterialError):
         MaterialStream(None, 0, sid).accept(bad, "triple", (8, (2,), (2,)))
+
+
+def test_crafted_piece_with_valid_checksum_and_huge_dims_is_refused(monkeypatch):
+    """Issue 16 items 6/10: sizes are checked (Python integers, limits.MAX_ELEMENTS) and
+    compared with the expected schema before anything is expanded; allocation and type
+    errors become MaterialError."""
+    from fsskernels.mpc import material as M
+
+    sid = bytes(16)
+    seed = (bytes(16), (1 << 31, 1 << 30))
+    huge = serialize_piece("frozen_mask", 0, 0, sid, encode_spec((54, (4, 4))), [(M.CODE_PRG, 54, seed)])
+    with pytest.raises(MaterialError, match="elements"):
+        parse_piece(huge)
+    big = serialize_piece("frozen_mask", 0, 0, sid, encode_spec((54, (4, 4))),
+                          [(M.CODE_PRG, 54, (bytes(16), (1 << 16, 1 << 15)))])  # 2^31 values: 16 GiB if expanded
+    with pytest.raises(MaterialError, match="expected"):
+        MaterialStream(None, 0, sid).accept(big, "frozen_mask", (54, (4, 4)))
+    ok = serialize_piece("frozen_mask", 0, 0, sid, encode_spec((54, (4, 4))), [(M.CODE_PRG, 54, (bytes(16), (4, 4)))])
+
+    def boom(*a, **k):
+        raise MemoryError("no memory")
+
+    monkeypatch.setattr(M, "expand_prg", boom)
+    with pytest.raises(MaterialError, match="MemoryError"):
+        parse_piece(ok)
+    for bad in (None, 12, "text"):
+        with pytest.raises(MaterialError):
+            parse_piece(bad)

@@ -43,6 +43,7 @@ from typing import Sequence
 import numpy as np
 
 from .errors import MaterialError, MaterialReuseError, ProtocolMismatchError
+from .limits import MAX_ELEMENTS, MAX_PIECE_BYTES, checked_numel
 from .packing import pack, packed_nbytes, unpack
 
 MAGIC = b"FSMM"
@@ -274,9 +275,28 @@ class Piece:
         return arrays
 
 
-def parse_piece(data) -> Piece:
-    """Parse and validate the bytes of one piece (MaterialError on any defect)."""
+def parse_piece(data, expect: tuple | None = None) -> Piece:
+    """Parse and validate the bytes of one piece (MaterialError on any defect, never
+    MemoryError/TypeError/OverflowError). ``expect``: (kind, spec, schema list of
+    (code, shape, bits)) of what the receiver asked for; when given, every array's code, width
+    and dims are compared with it *before* any array is unpacked or expanded, so a crafted
+    piece with a valid checksum and huge dims is refused without allocating (a piece of
+    another kind or spec is returned without arrays: ``check_piece`` reports it). Element counts are checked
+    with Python integers against limits.MAX_ELEMENTS in any case."""
+    try:
+        return _parse_piece(data, expect)
+    except MaterialError:
+        raise
+    except (MemoryError, OverflowError, TypeError, ValueError, IndexError, struct.error) as exc:
+        raise MaterialError(f"material: malformed piece ({type(exc).__name__}: {exc})") from None
+
+
+def _parse_piece(data, expect) -> Piece:
+    if not isinstance(data, (bytes, bytearray, memoryview, np.ndarray)):
+        raise MaterialError(f"material: expected bytes, got {type(data).__name__}")
     buf = memoryview(bytes(data) if not isinstance(data, (bytes, bytearray)) else data)
+    if len(buf) > MAX_PIECE_BYTES:
+        raise MaterialError(f"material: {len(buf)} bytes exceeds the {MAX_PIECE_BYTES}-byte limit of a piece")
     if len(buf) < HEADER_SIZE:
         raise MaterialError(f"material: {len(buf)} bytes is shorter than the {HEADER_SIZE}-byte header")
     magic, version, kind, party, seq, sid, narr, nspec, reserved, body_len, cks = _HDR.unpack_from(buf, 0)
@@ -299,7 +319,7 @@ def parse_piece(data) -> Piece:
     if off > len(body):
         raise MaterialError("material: truncated spec")
     spec = decode_spec(np.frombuffer(body[:off], dtype=np.int64).tolist())
-    arrays, widths = [], []
+    entries = []
     for _ in range(narr):
         if off + _ARR.size > len(body):
             raise MaterialError("material: truncated array header")
@@ -311,14 +331,33 @@ def parse_piece(data) -> Piece:
             raise MaterialError("material: truncated array dims")
         dims = tuple(int(d) for d in np.frombuffer(body[off : off + 8 * ndim], dtype=np.uint64))
         off += 8 * ndim
-        n = int(np.prod(dims, dtype=np.int64)) if dims else 1
+        limit = MAX_PIECE_BYTES if code == CODE_RAW else MAX_ELEMENTS
+        n = checked_numel(dims, "material: array dims", MaterialError, limit)
         want = n if code == CODE_RAW else 16 if code == CODE_PRG else packed_nbytes(n, bits)
         if code == CODE_RAW and (bits != 8 or ndim != 1):
             raise MaterialError("material: raw arrays are 1-D bytes")
         if nbytes != want or off + nbytes > len(body):
             raise MaterialError(f"material: array data length {nbytes} does not match its shape {dims} at {bits} bits")
-        raw = np.frombuffer(body[off : off + nbytes], dtype=np.uint8)
+        entries.append((code, bits, dims, n, body[off : off + nbytes]))
         off += nbytes
+    if off != len(body):
+        raise MaterialError("material: trailing bytes after the last array")
+    if expect is not None and (KIND_NAMES[kind] != expect[0] or spec != tuple(expect[1])):
+        return Piece(KIND_NAMES[kind], party, seq, bytes(sid), spec, [], [])
+    if expect is not None:
+        expect = expect[2]
+        if len(expect) != len(entries):
+            raise MaterialError(f"material: {KIND_NAMES[kind]} for party {party} needs {len(expect)} arrays, got {len(entries)}")
+        for (wcode, wshape, wbits), (code, bits, dims, _n, _raw) in zip(expect, entries):
+            if wcode == CODE_RAW:
+                if code != CODE_RAW:
+                    raise MaterialError(f"material: {KIND_NAMES[kind]} expects raw bytes")
+            elif code == CODE_RAW or bits != wbits or dims != tuple(wshape):
+                raise MaterialError(f"material: {KIND_NAMES[kind]} array is {dims} at {bits} bits, expected "
+                                    f"{tuple(wshape)} at {wbits} bits")
+    arrays, widths = [], []
+    for code, bits, dims, n, raw in entries:
+        raw = np.frombuffer(raw, dtype=np.uint8)
         widths.append(bits)
         if code == CODE_RAW:
             arrays.append(raw.copy())
@@ -326,8 +365,6 @@ def parse_piece(data) -> Piece:
             arrays.append(expand_prg(raw.tobytes(), dims, bits))
         else:
             arrays.append(unpack(raw, n, bits).reshape(dims))
-    if off != len(body):
-        raise MaterialError("material: trailing bytes after the last array")
     return Piece(KIND_NAMES[kind], party, seq, bytes(sid), spec, arrays, widths)
 
 
@@ -395,7 +432,13 @@ class MaterialStream:
 
     def accept(self, data, kind: str, spec: tuple) -> list:
         """Validate externally supplied piece bytes as the next piece and consume it."""
-        piece = parse_piece(data)
+        try:
+            expect = schema(kind, tuple(spec), self.party)
+        except MaterialError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a spec the schema cannot read
+            raise MaterialError(f"material: malformed {kind} spec: {exc}") from None
+        piece = parse_piece(data, (kind, tuple(spec), expect))
         check_piece(piece, kind, tuple(spec), self.party, self.session_id, self.next_seq)
         self.next_seq += 1
         return piece.take()

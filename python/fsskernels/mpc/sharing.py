@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from .fixedpoint import check_frac_bits, encode
+from .limits import checked_numel
 from .rng import CtrStream
 from .tensor import SharedTensor
 
@@ -33,7 +34,8 @@ def share(session, value=None, *, owner: int, frac_bits: int | None = None, shap
                 raise ValueError(f"share: party {owner} owns the value and must pass it")
             if isinstance(value, torch.Tensor) and value.device != s.device:
                 raise ValueError(f"share: value is on {value.device}, the session computes on {s.device}")
-            t = torch.as_tensor(value)
+            t = _as_tensor(value)
+            checked_numel(t.shape, "value")
             if frac_bits is None:
                 frac_bits = s.frac_bits if t.is_floating_point() else 0
             check_frac_bits(frac_bits)
@@ -50,19 +52,37 @@ def share(session, value=None, *, owner: int, frac_bits: int | None = None, shap
         if value is not None:
             raise ValueError(f"share: only the owner (party {owner}) passes a value")
         seed, f, ndim, *dims = _HDR.unpack(s.recv_raw(_HDR.size).tobytes())
-        if ndim > 8 or f > 40 or any(d >= 1 << 40 for d in dims):
+        if ndim > 8 or f > 40 or any(d != 0 for d in dims[ndim:]):
             raise ValueError("share: malformed header from the owner")
         got = tuple(dims[:ndim])
+        checked_numel(got, "share: the owner's shape")  # before allocating (limits.MAX_ELEMENTS)
         if shape is not None and tuple(shape) != got:
             raise ValueError(f"share: the owner shared shape {got}, expected {tuple(shape)}")
         if frac_bits is not None and frac_bits != f:
             raise ValueError(f"share: the owner shared at frac_bits {f}, expected {frac_bits}")
-        return SharedTensor(s, CtrStream(seed).random_tensor(got, 64, device=s.device), f)
+        try:
+            r = CtrStream(seed).random_tensor(got, 64, device=s.device)
+        except (MemoryError, RuntimeError) as exc:
+            raise ValueError(f"share: cannot allocate the owner's shape {got}: {exc}") from None
+        return SharedTensor(s, r, f)
+
+
+def _as_tensor(value) -> torch.Tensor:
+    """The owner's value as a numeric tensor (ValueError for strings, objects, ragged lists)."""
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"value: expected numbers (tensor, array, list), got {type(value).__name__}")
+    try:
+        t = torch.as_tensor(value)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise ValueError(f"value: cannot be read as a numeric tensor ({exc})") from None
+    if t.dtype == torch.bool or t.is_complex():
+        raise ValueError(f"value: expected real numbers, got {t.dtype}")
+    return t
 
 
 def from_public(session, value, frac_bits: int | None = None) -> SharedTensor:
     """A sharing of a value both parties know (party 0 holds it, party 1 holds 0); no traffic."""
-    t = torch.as_tensor(value)
+    t = _as_tensor(value)
     if frac_bits is None:
         frac_bits = session.frac_bits if t.is_floating_point() else 0
     enc = encode(t, frac_bits, device=session.device)
