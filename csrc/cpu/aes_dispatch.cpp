@@ -13,6 +13,8 @@
 #include "fsskernels/aes.h"
 #include "fsskernels/errors.h"
 #include "fsskernels/fss.h"
+#include "fsskernels/limits.h"
+#include "fsskernels/zeroize.h"
 
 namespace fss {
 namespace detail {
@@ -99,6 +101,7 @@ void set_aes_path(AesPath p) {
 
 void prg_hash(const Block* in, Block* out, size_t n, uint64_t tweak) {
   if (n && (!in || !out)) bad_arg("blocks", "null pointer");
+  checked_buffer_bytes(n, 16, "blocks");
   constexpr size_t kChunk = 1024;
   const int64_t chunks = static_cast<int64_t>((n + kChunk - 1) / kChunk);
   const int nt = static_cast<int>(std::min<int64_t>(num_threads(), std::max<int64_t>(chunks / 16, 1)));
@@ -120,6 +123,7 @@ void prg_hash(const Block* in, Block* out, size_t n, uint64_t tweak) {
 
 void prg_hash_tweaked(const Block* in, const uint8_t* tweaks, Block* out, size_t n) {
   if (n && (!in || !out || !tweaks)) bad_arg("blocks", "null pointer");
+  checked_buffer_bytes(n, 16, "blocks");
   constexpr size_t kChunk = 256;
   Block tmp[kChunk];
   for (size_t i = 0; i < n; i += kChunk) {
@@ -132,6 +136,7 @@ void prg_hash_tweaked(const Block* in, const uint8_t* tweaks, Block* out, size_t
 void aes_ctr(const uint8_t key[16], uint64_t start, Block* out, size_t n) {
   if (!key) bad_arg("key", "null pointer");
   if (n && !out) bad_arg("out", "null pointer");
+  checked_buffer_bytes(n, 16, "nblocks");
   detail::AesKey k;
   detail::aes_expand_key(key, &k);
   constexpr size_t kChunk = 256;
@@ -144,7 +149,7 @@ void aes_ctr(const uint8_t key[16], uint64_t start, Block* out, size_t n) {
     }
     detail::current_enc()(k, ctr, out + i, m);
   }
-  std::memset(&k, 0, sizeof(k));
+  secure_zero(&k, sizeof(k));
 }
 
 void os_random_key(uint8_t key[16]) {

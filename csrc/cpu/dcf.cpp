@@ -78,6 +78,7 @@ void dcf_gen_bcg(const GenArgs& a, const KeyLayout& lay, TileDigests& dig) {
       }
       dig.after_group(base, n);
     }
+    wipe(s0, s1, in, out, t0, t1, va);  // seeds, control bits, value accumulators
   });
 }
 
@@ -114,6 +115,7 @@ void dcf_gen_onebit(const GenArgs& a, const KeyLayout& lay, TileDigests& dig) {
       }
       dig.after_group(base, n);
     }
+    wipe(s0, s1, in, out, t0, t1, alpha);  // seeds, control bits, copies of alpha
   });
 }
 

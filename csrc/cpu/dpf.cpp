@@ -98,6 +98,7 @@ void dpf_gen(const GenArgs& a) {
       }
       dig.after_group(base, n);
     }
+    wipe(s0, s1, in, out, t0, t1);  // seeds and control bits of the secret alpha paths
   });
   write_key_header(a.key0, a.key_len, KeyHeader{Scheme::DPF, 0, uint8_t(a.bits), uint8_t(m), N}, dig.d0.data());
   write_key_header(a.key1, a.key_len, KeyHeader{Scheme::DPF, 1, uint8_t(a.bits), uint8_t(m), N}, dig.d1.data());
@@ -160,6 +161,7 @@ void dpf_eval_all(int party, const uint8_t* key, size_t key_len, uint64_t* out, 
     bad_arg("party", "keys belong to party " + std::to_string(v.h.party) + ", not party " + std::to_string(party));
   if (v.h.bits > 24) bad_arg("bits", "full-domain evaluation needs bits <= 24, got " + std::to_string(v.h.bits));
   const uint64_t N = v.h.count, dom = uint64_t(1) << v.h.bits;
+  checked_buffer_bytes(N, dom * sizeof(uint64_t), "out");  // N * 2^bits * 8 <= 2^40
   if (out_len != N * dom) bad_arg("out", "expected " + std::to_string(N * dom) + " values");
   if (N && !out) bad_arg("out", "null pointer");
   const int m = v.h.out_bits, w = slot_width(m), L = v.lay.levels, nu = v.lay.early_bits;

@@ -13,6 +13,8 @@
 #include "fsskernels/errors.h"
 #include "fsskernels/fss.h"
 #include "fsskernels/keyformat.h"
+#include "fsskernels/limits.h"
+#include "fsskernels/zeroize.h"
 
 namespace fss {
 namespace detail {
@@ -61,9 +63,9 @@ struct RootRng {
     uint8_t r[16];
     if (seed16) std::memcpy(r, seed16, 16); else os_random_key(r);
     aes_expand_key(r, &key);
-    std::memset(r, 0, 16);
+    secure_zero(r, 16);
   }
-  ~RootRng() { std::memset(&key, 0, sizeof(key)); }
+  ~RootRng() { secure_zero(&key, sizeof(key)); }
   // Root seeds of keys [k0, k0 + n): s0[i] = AES_R(2(k0+i)), s1[i] = AES_R(2(k0+i)+1), low bits
   // cleared; also stored as the keys' roots (16 bytes apart from root0 / root1).
   void roots(uint64_t k0, int n, Block* s0, Block* s1, uint8_t* root0, uint8_t* root1) const {
@@ -79,7 +81,7 @@ struct RootRng {
       store_block(root0 + 16 * i, s0[i]);
       store_block(root1 + 16 * i, s1[i]);
     }
-    std::memset(out, 0, sizeof(out));
+    secure_zero(out, sizeof(out));
   }
 };
 

@@ -7,6 +7,7 @@
 #include "fsskernels/errors.h"
 #include "fsskernels/fss.h"
 #include "fsskernels/keyformat.h"
+#include "fsskernels/limits.h"
 #include "checksum_internal.h"
 
 namespace fss {
@@ -161,7 +162,9 @@ KeyLayout key_layout(Scheme scheme, int bits, int out_bits) {
 
 size_t key_buffer_size(Scheme scheme, int bits, int out_bits, uint64_t count) {
   const KeyLayout lay = key_layout(scheme, bits, out_bits);
-  if (count > (uint64_t(1) << 48) / lay.bytes_per_key) bad_arg("count", "too many keys");
+  if (count > (kMaxBufferBytes - kKeyHeaderSize) / lay.bytes_per_key)
+    bad_arg("count", "too many keys: " + std::to_string(count) + " keys of " + std::to_string(lay.bytes_per_key) +
+                         " bytes exceed the 2^40-byte buffer limit");
   return kKeyHeaderSize + lay.bytes_per_key * count;
 }
 
@@ -201,7 +204,7 @@ KeyHeader parse_key_header(const uint8_t* buf, size_t len, bool full) {
   if (load_u16(buf + 10) != 0 || load_u32(buf + 12) != 0) bad_key("reserved header fields are not zero");
   h.count = load_u64(buf + 16);
   const KeyLayout lay = key_layout(h.scheme, h.bits, h.out_bits);
-  if (h.count > (uint64_t(1) << 48) / lay.bytes_per_key) bad_key("count field too large");
+  if (h.count > (kMaxBufferBytes - kKeyHeaderSize) / lay.bytes_per_key) bad_key("count field too large");
   const size_t want = kKeyHeaderSize + lay.bytes_per_key * h.count;
   if (len != want)
     bad_key((len < want ? "truncated: " : "trailing bytes: ") + std::to_string(len) + " bytes, expected " +

@@ -18,6 +18,7 @@
 
 #include "fsskernels/errors.h"
 #include "fsskernels/fss.h"
+#include "fsskernels/limits.h"
 #include "fsskernels/ring.h"
 
 namespace fss {
@@ -137,6 +138,7 @@ size_t extent(size_t batch, size_t stride, size_t elems, const char* name) {
   if (elems == 0) return 0;
   size_t r;
   if (__builtin_add_overflow(checked_mul(batch - 1, stride, name), elems, &r)) bad_arg(name, "size overflows size_t");
+  checked_buffer_bytes(r, sizeof(uint64_t), name);  // the operand's bytes: no wrap, <= 2^40
   return r;
 }
 

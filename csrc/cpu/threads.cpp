@@ -1,18 +1,31 @@
 // Thread count for all CPU kernels (default: all cores), and shared argument checks.
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <string>
 
 #include "fss_common.h"
+#include "fsskernels/limits.h"
 
 namespace fss {
 namespace {
 std::atomic<int> g_threads{0};
 }
 
+int max_num_threads() {
+  const int procs = omp_get_num_procs();
+  const int cap = procs > kMaxThreadsCap / 8 ? kMaxThreadsCap : 8 * std::max(procs, 1);
+  return cap;
+}
+
 void set_num_threads(int n) {
   if (n < 1) bad_arg("n", "thread count must be >= 1, got " + std::to_string(n));
+  // A very large team makes libgomp fail (it cannot create the threads and aborts or
+  // crashes): cap at 8 x the cores (and 1024).
+  if (n > max_num_threads())
+    bad_arg("n", "thread count " + std::to_string(n) + " exceeds the limit " + std::to_string(max_num_threads()) +
+                     " (8 x the " + std::to_string(omp_get_num_procs()) + " cores, at most 1024)");
   g_threads.store(n);
 }
 

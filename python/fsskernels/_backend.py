@@ -55,10 +55,20 @@ def build_info() -> dict[str, Any]:
     }
 
 
+def max_num_threads() -> int:
+    """The largest count set_num_threads accepts: 8 x the cores, at most 1024 (larger OpenMP
+    teams make libgomp fail)."""
+    return int(_C.max_num_threads())
+
+
 def set_num_threads(n: int) -> None:
-    """Threads used by every CPU kernel (default: all cores)."""
+    """Threads used by every CPU kernel (default: all cores). n: an integer in
+    1..max_num_threads(); anything else raises ValueError naming "n"."""
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or int(n) < 1:
         raise ValueError(f"n: thread count must be an integer >= 1, got {n!r}")
+    if int(n) > max_num_threads():
+        raise ValueError(f"n: thread count {int(n)} exceeds the limit {max_num_threads()} "
+                         f"(8 x the {os.cpu_count()} cores, at most 1024)")
     _C.set_num_threads(int(n))
 
 

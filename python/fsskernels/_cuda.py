@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from . import _C
-from ._arrays import KIND_CUPY, KIND_NUMPY, KIND_TORCH, KIND_TORCH_CUDA, array_kind, is_cuda_kind
+from ._arrays import KIND_CUPY, KIND_NUMPY, KIND_TORCH, KIND_TORCH_CUDA, array_kind, check_torch_dense, is_cuda_kind
 from .keys import KeyBatch
 
 try:
@@ -62,6 +62,7 @@ def _as_device_array(obj: Any, name: str, other: str) -> _DevArray:
     if kind == KIND_TORCH_CUDA:
         import torch
 
+        check_torch_dense(obj, name)
         dt = obj.dtype
         if dt == torch.bool or dt.is_floating_point or dt.is_complex:
             raise ValueError(f"{name}: expected an integer dtype, got {dt}")
@@ -276,7 +277,7 @@ def evaluate_all(party: int, keys: KeyBatch, like: Any = None) -> Any:
 def upload_keys(keys: KeyBatch, device: str) -> KeyBatch:
     """A copy of `keys` on `device` ('cuda' or 'cuda:N'), held by torch (or CuPy)."""
     idx = _device_index(device)
-    host = np.ascontiguousarray(keys.host_buffer())
+    host = np.ascontiguousarray(keys._host_view())
     fw = _default_fw()
     if fw == _FW_TORCH:
         import torch

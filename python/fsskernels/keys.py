@@ -1,13 +1,25 @@
 """KeyBatch: a batch of DPF or DCF keys of one party in one contiguous, versioned buffer
-(format: docs/kernels.md section 5). Keys are secret and one-time: never pickled."""
+(format: docs/kernels.md section 5). Keys are secret and one-time: never pickled.
+
+One-time use (docs/kernels.md section 6): a batch made with ``one_time=True`` (or marked with
+``mark_one_time()``) is consumed by its first successful evaluation; evaluating it again,
+slicing it, serializing it (``to_bytes``/``host_buffer``) or copying it raises ValueError
+naming "keys". ``mark_consumed()`` retires any batch explicitly. Plain batches (the default)
+can be evaluated repeatedly, as benchmarks and tests do. The host buffer handed out by
+``host_buffer()`` is a read-only view (an in-place edit would bypass the checksum), and key
+buffers made by the C++ side are erased when freed.
+"""
 from __future__ import annotations
 
 import numbers
+import threading
 from typing import Any
 
 import numpy as np
 
 from . import _C
+
+_CLAIM_LOCK = threading.Lock()  # makes "check not consumed, then claim" atomic across threads
 
 
 class KeyBatch:
@@ -19,7 +31,7 @@ class KeyBatch:
     selected keys into a new batch. kb.to("cuda") returns a batch whose buffer lives on
     the GPU (needs the CUDA module)."""
 
-    __slots__ = ("_buf", "_info", "_device", "_dev_buf")
+    __slots__ = ("_buf", "_info", "_device", "_dev_buf", "_one_time", "_state")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError("KeyBatch is created by dpf_gen / dcf_gen or KeyBatch.from_bytes")
@@ -31,6 +43,8 @@ class KeyBatch:
         obj._info = dict(_C.key_parse(buf, validate))
         obj._device = "cpu"
         obj._dev_buf = None
+        obj._one_time = False
+        obj._state = "fresh"  # "fresh" -> "claimed" (evaluation running) -> "consumed"
         return obj
 
     @classmethod
@@ -41,32 +55,108 @@ class KeyBatch:
         obj._info = dict(host_header)
         obj._device = device
         obj._dev_buf = dev_buf
+        obj._one_time = False
+        obj._state = "fresh"
         return obj
 
     @classmethod
-    def from_bytes(cls, data: bytes | bytearray | memoryview | np.ndarray) -> "KeyBatch":
-        """Parse and fully validate serialized keys (ValueError naming "keys" on any defect)."""
+    def from_bytes(cls, data: bytes | bytearray | memoryview | np.ndarray, *, one_time: bool = False) -> "KeyBatch":
+        """Parse and fully validate serialized keys (ValueError naming "keys" on any defect).
+        one_time=True: the batch is consumed by its first evaluation (module docstring)."""
         if isinstance(data, np.ndarray):
             if data.dtype != np.uint8 or data.ndim != 1:
                 raise ValueError("keys: expected a 1-D uint8 array or bytes")
-            buf = np.array(data, dtype=np.uint8, copy=True)
+            src = np.ascontiguousarray(data)
         elif isinstance(data, (bytes, bytearray, memoryview)):
-            buf = np.frombuffer(bytes(data), dtype=np.uint8).copy()
+            try:
+                src = np.frombuffer(data, dtype=np.uint8)
+            except (ValueError, TypeError, BufferError) as exc:
+                raise ValueError(f"keys: expected contiguous bytes ({exc})") from None
         else:
             raise ValueError(f"keys: expected bytes, got {type(data).__name__}")
-        return cls._wrap(buf, validate=True)
+        kb = cls._wrap(_C.key_copy(src), validate=True)  # erase-on-free copy
+        if one_time:
+            kb.mark_one_time()
+        return kb
+
+    # -- one-time use -------------------------------------------------------------------
+    @property
+    def one_time(self) -> bool:
+        """True if the first successful evaluation consumes this batch."""
+        return self._one_time
+
+    @property
+    def consumed(self) -> bool:
+        """True once a one-time batch was evaluated, or after mark_consumed()."""
+        return self._state == "consumed"
+
+    def mark_one_time(self) -> "KeyBatch":
+        """Make this batch one-time (irreversible): the next successful evaluation consumes
+        it; slicing, to_bytes(), host_buffer() and copies are refused. Returns self."""
+        self._check_usable()
+        self._one_time = True
+        return self
+
+    def mark_consumed(self) -> None:
+        """Retire this batch: every later evaluation, slice or serialization raises ValueError.
+        The host buffer is erased."""
+        with _CLAIM_LOCK:
+            self._state = "consumed"
+        self._erase()
+
+    def _check_usable(self) -> None:
+        if self._state == "consumed":
+            raise ValueError("keys: this key batch was already used (consumed); FSS keys are one-time")
+
+    def _check_exportable(self, what: str) -> None:
+        self._check_usable()
+        if self._one_time:
+            raise ValueError(f"keys: {what} of a one-time key batch is not allowed (it would allow reuse)")
+
+    def _claim(self) -> None:
+        """Before an evaluation: refuse a consumed batch; claim a one-time one (atomically)."""
+        with _CLAIM_LOCK:
+            if self._state == "consumed":
+                raise ValueError("keys: this key batch was already used (consumed); FSS keys are one-time")
+            if self._one_time:
+                if self._state == "claimed":
+                    raise ValueError("keys: this one-time key batch is being evaluated by another call")
+                self._state = "claimed"
+
+    def _settle(self, ok: bool) -> None:
+        """After an evaluation: a one-time batch becomes consumed on success; on failure (bad
+        x, nothing computed) it can be evaluated again."""
+        if not self._one_time:
+            return
+        with _CLAIM_LOCK:
+            self._state = "consumed" if ok else "fresh"
+        if ok:
+            self._erase()
+
+    def _erase(self) -> None:
+        if self._buf is not None and self._buf.flags.writeable:
+            self._buf.fill(0)
 
     def to_bytes(self) -> bytes:
-        """The serialized batch (header + body), identical across C++, C and Python."""
+        """The serialized batch (header + body), identical across C++, C and Python.
+        Refused (ValueError) for one-time or consumed batches."""
         return self.host_buffer().tobytes()
 
     def host_buffer(self) -> np.ndarray:
-        """The buffer as a uint8 numpy array (copied from the GPU if the keys live there)."""
-        if self._buf is not None:
-            return self._buf
-        from . import _cuda
+        """The buffer as a read-only uint8 numpy array (copied from the GPU if the keys live
+        there). Refused (ValueError) for one-time or consumed batches."""
+        self._check_exportable("exporting the bytes")
+        return self._host_view()
 
-        return _cuda.download_keys(self._dev_buf)
+    def _host_view(self) -> np.ndarray:
+        if self._buf is None:
+            from . import _cuda
+
+            view = _cuda.download_keys(self._dev_buf)
+            view.flags.writeable = False
+            return view
+        # Through a read-only memoryview: the flag cannot be switched back to writable.
+        return np.frombuffer(memoryview(self._buf).toreadonly(), dtype=np.uint8)
 
     # -- metadata ---------------------------------------------------------------------
     @property
@@ -121,21 +211,33 @@ class KeyBatch:
             start, count = i, 1
         else:
             raise ValueError(f"index: expected an int or a slice, got {type(index).__name__}")
-        return KeyBatch._wrap(_C.key_slice(self.host_buffer(), start, count), validate=False)
+        self._check_exportable("slicing")
+        return KeyBatch._wrap(_C.key_slice(self._host_view(), start, count), validate=False)
 
     def to(self, device: str) -> "KeyBatch":
-        """This batch on `device` ("cpu", "cuda", "cuda:N"); returns self if already there."""
+        """This batch on `device` ("cpu", "cuda", "cuda:N"); returns self if already there.
+        A one-time batch moves: the copy is one-time and the source is consumed. ValueError
+        naming "device" for an unknown device or when CUDA is not available."""
         if not isinstance(device, str):
             device = str(device)
+        self._check_usable()
         if device == self._device or (device == "cuda" and self._device.startswith("cuda")):
             return self
         if device == "cpu":
-            return KeyBatch._wrap(self.host_buffer().copy(), validate=False)
-        if device.startswith("cuda"):
-            from . import _cuda
-
-            return _cuda.upload_keys(self, device)
-        raise ValueError(f"device: expected 'cpu' or 'cuda[:N]', got {device!r}")
+            moved = KeyBatch._wrap(_C.key_copy(self._host_view()), validate=False)
+        elif device.startswith("cuda"):
+            try:
+                from . import _cuda
+            except ImportError:
+                raise ValueError(f"device: {device!r} is not available: fsskernels was built without the CUDA "
+                                 "backend (module _C_cuda)") from None
+            moved = _cuda.upload_keys(self, device)
+        else:
+            raise ValueError(f"device: expected 'cpu' or 'cuda[:N]', got {device!r}")
+        if self._one_time:
+            moved._one_time = True
+            self.mark_consumed()
+        return moved
 
     def _cpu_buffer_for(self, party: int, scheme: str) -> np.ndarray:
         """The host buffer after checking scheme and party (ValueError naming the argument)."""
@@ -145,6 +247,7 @@ class KeyBatch:
             raise ValueError(f"party: keys belong to party {self.party}, not party {party}")
         if self._buf is None:
             raise ValueError("keys: live on a CUDA device but x is on the CPU; use keys.to('cpu') or CUDA inputs")
+        self._check_usable()
         return self._buf
 
     # Keys are secret one-time material: refuse pickling (serialize explicitly instead).

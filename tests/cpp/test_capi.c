@@ -442,6 +442,35 @@ static void test_ring(void) {
   CHECK(c[0] == 22 && c[1] == 28 && c[2] == 49 && c[3] == 64);
 }
 
+/* Issue 16 item 8 / item 6: byte sizes that wrap size_t or exceed the 2^40-byte buffer limit
+   are rejected before any memory is touched (these read out of bounds / silently returned
+   FSS_OK before), and the thread count is capped. */
+static void test_size_limits(void) {
+  uint64_t a[2] = {3, 5}, b[2] = {7, 11}, c[2] = {99, 99};
+  /* element extent fits size_t, byte extent (x 8) wraps: stride SIZE_MAX / 8 */
+  EXPECT_STATUS(fss_ring_matmul(2, 1, 1, 1, a, b, c, SIZE_MAX / 8, 0), FSS_ERR_INVALID_ARGUMENT, "a: size too large");
+  EXPECT_STATUS(fss_ring_matmul(2, 1, 1, 1, a, b, c, 0, SIZE_MAX / 8), FSS_ERR_INVALID_ARGUMENT, "b: size too large");
+  /* batch SIZE_MAX: c spans SIZE_MAX elements (bytes wrap); was FSS_OK without computing */
+  EXPECT_STATUS(fss_ring_matmul(SIZE_MAX, 1, 1, 1, a, b, c, 0, 0), FSS_ERR_INVALID_ARGUMENT, "size too large");
+  /* just above the limit: 2^37 + 1 elements of 8 bytes */
+  EXPECT_STATUS(fss_ring_matmul(1, ((size_t)1 << 37) + 1, 1, 1, a, b, c, 0, 0), FSS_ERR_INVALID_ARGUMENT, "a");
+  CHECK(c[0] == 99 && c[1] == 99); /* nothing written */
+  EXPECT_OK(fss_ring_matmul(2, 1, 1, 1, a, b, c, 1, 1));
+  CHECK(c[0] == 21 && c[1] == 55);
+  /* key counts: the whole buffer must stay <= 2^40 bytes */
+  size_t len = 0;
+  EXPECT_STATUS(fss_key_buffer_size(FSS_SCHEME_DCF, 64, 64, (size_t)1 << 61, &len), FSS_ERR_INVALID_ARGUMENT, "count");
+  EXPECT_STATUS(fss_key_buffer_size(FSS_SCHEME_DPF, 8, 8, SIZE_MAX, &len), FSS_ERR_INVALID_ARGUMENT, "count");
+  EXPECT_OK(fss_key_buffer_size(FSS_SCHEME_DCF, 64, 64, (((size_t)1 << 40) - 32) / 1560, &len));
+  CHECK(len <= ((size_t)1 << 40));
+  /* thread cap: 8 x cores, at most 1024 */
+  const int before = fss_get_num_threads();
+  EXPECT_STATUS(fss_set_num_threads(100000), FSS_ERR_INVALID_ARGUMENT, "n");
+  EXPECT_STATUS(fss_set_num_threads(1025), FSS_ERR_INVALID_ARGUMENT, "n");
+  CHECK(fss_get_num_threads() == before);
+  EXPECT_OK(fss_set_num_threads(before));
+}
+
 /* The fastest AES path this CPU has (the default). */
 static void set_best_path(void) {
   if (fss_set_aes_path("vaes") != FSS_OK && fss_set_aes_path("aes-ni") != FSS_OK) (void)fss_set_aes_path("portable");
@@ -473,6 +502,7 @@ int main(void) {
   set_best_path();
   test_prg();
   test_ring();
+  test_size_limits();
   printf("test_capi: %d checks, %d failures (aes path %s)\n", g_checks, g_failures, best);
   return g_failures ? 1 : 0;
 }

@@ -8,6 +8,7 @@
 #include "fsskernels/aes.h"
 #include "fsskernels/fss.h"
 #include "fsskernels/keyformat.h"
+#include "fsskernels/limits.h"
 
 namespace fss_py {
 namespace {
@@ -18,12 +19,15 @@ fss::Scheme scheme_from(const std::string& s) {
   throw std::invalid_argument("scheme: must be 'dpf' or 'dcf', got '" + s + "'");
 }
 
-std::string read_seed(const py::object& seed, uint8_t out[16]) {
-  if (seed.is_none()) return "";
+// Copies a 16-byte seed into out (erasing the temporary copy); false if seed is None.
+bool read_seed(const py::object& seed, uint8_t out[16]) {
+  if (seed.is_none()) return false;
   std::string s = py::bytes(seed);
-  if (s.size() != 16) throw std::invalid_argument("seed: must be 16 bytes");
-  std::memcpy(out, s.data(), 16);
-  return s;
+  const bool ok = s.size() == 16;
+  if (ok) std::memcpy(out, s.data(), 16);
+  fss::secure_zero(&s[0], s.size());
+  if (!ok) throw std::invalid_argument("seed: must be 16 bytes");
+  return true;
 }
 
 py::tuple gen(fss::Scheme scheme, const py::object& alpha_obj, const py::object& beta_obj, bool beta_scalar, int bits,
@@ -34,10 +38,10 @@ py::tuple gen(fss::Scheme scheme, const py::object& alpha_obj, const py::object&
   if (beta_scalar ? beta.size() != 1 : static_cast<uint64_t>(beta.size()) != n)
     throw std::invalid_argument("beta: expected a scalar or " + std::to_string(n) + " values, got " + std::to_string(beta.size()));
   const size_t len = fss::key_buffer_size(scheme, bits, out_bits, n);
-  U8Array k0 = new_output_array<uint8_t>({static_cast<py::ssize_t>(len)});
-  U8Array k1 = new_output_array<uint8_t>({static_cast<py::ssize_t>(len)});
+  U8Array k0 = new_secret_bytes(len);
+  U8Array k1 = new_secret_bytes(len);
   uint8_t seed16[16];
-  const bool seeded = !read_seed(seed, seed16).empty();
+  const bool seeded = read_seed(seed, seed16);
   fss::GenArgs a;
   a.bits = bits; a.out_bits = out_bits; a.count = n;
   a.alpha = alpha.data(); a.beta = beta.data(); a.beta_scalar = beta_scalar;
@@ -47,6 +51,7 @@ py::tuple gen(fss::Scheme scheme, const py::object& alpha_obj, const py::object&
     py::gil_scoped_release nogil;
     if (scheme == fss::Scheme::DPF) fss::dpf_gen(a); else fss::dcf_gen(a);
   }
+  fss::secure_zero(seed16, sizeof(seed16));
   return py::make_tuple(k0, k1);
 }
 
@@ -86,6 +91,7 @@ void register_fss(py::module_& m) {
     const fss::KeyHeader h = fss::parse_key_header(key.data(), static_cast<size_t>(key.size()), false);
     if (h.bits > 24) throw std::invalid_argument("bits: full-domain evaluation needs bits <= 24, got " + std::to_string(h.bits));
     const uint64_t dom = uint64_t(1) << h.bits;
+    fss::checked_buffer_bytes(h.count, dom * sizeof(uint64_t), "keys");  // output bytes <= 2^40
     U64Array out = new_output_array<uint64_t>({static_cast<py::ssize_t>(h.count), static_cast<py::ssize_t>(dom)});
     {
       py::gil_scoped_release nogil;
@@ -101,10 +107,20 @@ void register_fss(py::module_& m) {
     U8Array key = require_u8(key_obj, "keys");
     const fss::KeyHeader h = fss::parse_key_header(key.data(), static_cast<size_t>(key.size()), false);
     const size_t len = fss::key_buffer_size(h.scheme, h.bits, h.out_bits, n);
-    U8Array out(static_cast<py::ssize_t>(len));
+    U8Array out = new_secret_bytes(len);
     fss::slice_keys(key.data(), static_cast<size_t>(key.size()), start, n, out.mutable_data(), len);
     return out;
   }, py::arg("keys"), py::arg("start"), py::arg("n"));
+  m.def("key_copy", [](py::object data_obj) {
+    // A copy of serialized key bytes in an erase-on-free buffer (KeyBatch.from_bytes, .to("cpu")).
+    U8Array data = require_u8(data_obj, "keys");
+    if (data.ndim() != 1) throw std::invalid_argument("keys: expected a 1-D uint8 array or bytes");
+    const size_t n = static_cast<size_t>(data.size());
+    if (n > fss::kMaxBufferBytes) throw std::invalid_argument("keys: larger than the 2^40-byte limit");
+    U8Array out = new_secret_bytes(n);
+    if (n) std::memcpy(out.mutable_data(), data.data(), n);
+    return out;
+  }, py::arg("keys"));
   m.def("key_buffer_size", [](const std::string& scheme, int bits, int out_bits, uint64_t count) {
     return fss::key_buffer_size(scheme_from(scheme), bits, out_bits, count);
   }, py::arg("scheme"), py::arg("bits"), py::arg("out_bits"), py::arg("count"));
@@ -137,12 +153,20 @@ void register_fss(py::module_& m) {
   }, py::arg("blocks"), py::arg("tweak") = 0, py::arg("out") = py::none());
   m.def("aes_ctr", [](py::bytes key, uint64_t start, uint64_t nblocks) {
     std::string k = key;
-    if (k.size() != 16) throw std::invalid_argument("key: must be 16 bytes");
-    U8Array out(static_cast<py::ssize_t>(nblocks * 16));
+    if (k.size() != 16) {
+      fss::secure_zero(&k[0], k.size());
+      throw std::invalid_argument("key: must be 16 bytes");
+    }
+    uint8_t k16[16];
+    std::memcpy(k16, k.data(), 16);
+    fss::secure_zero(&k[0], k.size());
+    const size_t bytes = fss::checked_buffer_bytes(nblocks, 16, "nblocks");  // no wrap of nblocks * 16
+    U8Array out(static_cast<py::ssize_t>(bytes));
     {
       py::gil_scoped_release nogil;
-      fss::aes_ctr(reinterpret_cast<const uint8_t*>(k.data()), start, reinterpret_cast<fss::Block*>(out.mutable_data()), nblocks);
+      fss::aes_ctr(k16, start, reinterpret_cast<fss::Block*>(out.mutable_data()), nblocks);
     }
+    fss::secure_zero(k16, sizeof(k16));
     return out;
   }, py::arg("key"), py::arg("start"), py::arg("nblocks"));
   m.def("os_random_bytes16", []() {
@@ -163,6 +187,8 @@ void register_fss(py::module_& m) {
     throw std::invalid_argument("path: unknown AES path '" + name + "' (portable, aes-ni, vaes)");
   }, py::arg("path"));
   m.def("set_num_threads", &fss::set_num_threads, py::arg("n"));
+  m.def("max_num_threads", &fss::max_num_threads);
+  m.attr("MAX_BUFFER_BYTES") = fss::kMaxBufferBytes;
   m.def("get_num_threads", &fss::num_threads);
 }
 

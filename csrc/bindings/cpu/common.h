@@ -14,6 +14,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "fsskernels/zeroize.h"
+
 namespace fss_py {
 namespace py = pybind11;
 
@@ -58,6 +60,31 @@ py::array_t<T, py::array::c_style> new_output_array(std::vector<py::ssize_t> sha
   madvise(p, rounded, MADV_HUGEPAGE);  // advisory: ignored where THP is unavailable
   py::capsule owner(p, [](void* q) { std::free(q); });
   return py::array_t<T, py::array::c_style>(shape, static_cast<T*>(p), owner);
+}
+
+// A new C-contiguous uint8 array for secret key bytes: like new_output_array, but the memory
+// is always owned by a capsule that erases it (fss::secure_zero) before freeing, so key
+// material does not linger in freed heap memory once the last view of it is gone.
+inline py::array_t<uint8_t, py::array::c_style> new_secret_bytes(size_t bytes) {
+  struct Owned {
+    void* p;
+    size_t n;
+  };
+  constexpr size_t kHuge = size_t(2) << 20;
+  const bool huge = bytes >= 2 * kHuge;
+  const size_t align = huge ? kHuge : 64;
+  const size_t rounded = bytes == 0 ? align : (bytes + align - 1) / align * align;
+  void* p = nullptr;
+  if (posix_memalign(&p, align, rounded) != 0 || !p) throw std::bad_alloc();
+  if (huge) madvise(p, rounded, MADV_HUGEPAGE);
+  Owned* o = new Owned{p, rounded};
+  py::capsule owner(o, [](void* q) {
+    Owned* w = static_cast<Owned*>(q);
+    fss::secure_zero(w->p, w->n);
+    std::free(w->p);
+    delete w;
+  });
+  return py::array_t<uint8_t, py::array::c_style>({static_cast<py::ssize_t>(bytes)}, static_cast<uint8_t*>(p), owner);
 }
 
 // Registration functions, one per binding file.

@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "fsskernels/zeroize.h"
 #include "fsskernels/cuda.h"
 #include "fsskernels/keyformat.h"
 #include "../key_info.h"
@@ -107,7 +108,7 @@ py::tuple gen(const std::string& scheme_name, uint64_t alpha, uint64_t beta, boo
     fss::cuda::DeviceGuard guard(device);
     if (scheme == fss::Scheme::DPF) fss::cuda::dpf_gen(a, stream_of(stream)); else fss::cuda::dcf_gen(a, stream_of(stream));
   }
-  std::memset(seed16, 0, sizeof(seed16));
+  fss::secure_zero(seed16, sizeof(seed16));
   // The header fields the kernel wrote, rebuilt on the host for the Python metadata (the
   // checksum bytes 24..31 are not part of the metadata and stay 0 in this copy).
   uint8_t h[2][32] = {{0}};

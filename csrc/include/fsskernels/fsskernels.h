@@ -5,5 +5,6 @@
 #include "fsskernels/errors.h"
 #include "fsskernels/fss.h"
 #include "fsskernels/keyformat.h"
+#include "fsskernels/limits.h"
 #include "fsskernels/ring.h"
 #include "fsskernels/version.h"
