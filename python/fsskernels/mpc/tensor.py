@@ -236,6 +236,71 @@ class SharedTensor:
     def clone(self) -> "SharedTensor":
         return self._new(self.share.clone())
 
+    # -- FSS gates as methods (torch names; see fsskernels.mpc.functional) -------------------
+    def _mf(self, name: str, *args, **kwargs):
+        from . import functional as MF
+
+        return getattr(MF, name)(self, *args, **kwargs)
+
+    def relu(self, **kw) -> "SharedTensor":
+        return self._mf("relu", **kw)
+
+    def exp(self, **kw) -> "SharedTensor":
+        return self._mf("exp", **kw)
+
+    def log(self, **kw) -> "SharedTensor":
+        return self._mf("log", **kw)
+
+    def reciprocal(self, **kw) -> "SharedTensor":
+        return self._mf("reciprocal", **kw)
+
+    def rsqrt(self, **kw) -> "SharedTensor":
+        return self._mf("rsqrt", **kw)
+
+    def sqrt(self, **kw) -> "SharedTensor":
+        return self._mf("sqrt", **kw)
+
+    def tanh(self, **kw) -> "SharedTensor":
+        return self._mf("tanh", **kw)
+
+    def sigmoid(self, **kw) -> "SharedTensor":
+        return self._mf("sigmoid", **kw)
+
+    def sin(self) -> "SharedTensor":
+        return self._mf("sin")
+
+    def cos(self) -> "SharedTensor":
+        return self._mf("cos")
+
+    def softmax(self, dim: int = -1, **kw) -> "SharedTensor":
+        return self._mf("softmax", dim, **kw)
+
+    def log_softmax(self, dim: int = -1, **kw) -> "SharedTensor":
+        return self._mf("log_softmax", dim, **kw)
+
+    def clamp(self, min=None, max=None, **kw) -> "SharedTensor":
+        return self._mf("clamp", min, max, **kw)
+
+    def amax(self, dim: int = -1, keepdim: bool = False, **kw) -> "SharedTensor":
+        return self._mf("amax", dim, keepdim, **kw)
+
+    def max(self, dim: int = -1, keepdim: bool = False, **kw) -> "SharedTensor":
+        return self._mf("amax", dim, keepdim, **kw)
+
+    def lt(self, other, **kw) -> "SharedTensor":
+        return self._mf("lt", other, **kw)
+
+    def gt(self, other, **kw) -> "SharedTensor":
+        return self._mf("gt", other, **kw)
+
+    def le(self, other, **kw) -> "SharedTensor":
+        return self._mf("le", other, **kw)
+
+    def ge(self, other, **kw) -> "SharedTensor":
+        return self._mf("ge", other, **kw)
+
+    __lt__, __gt__, __le__, __ge__ = lt, gt, le, ge
+
     # -- reveal -------------------------------------------------------------------------------
     def reveal(self, to: int | None = None):
         """The plaintext: float64 tensor for fixed point, int64 (signed) for ring integers.

@@ -1,0 +1,141 @@
+"""Piecewise-linear functions on shares from one lookup table (the smooth-gate engine).
+
+A ``Spline`` approximates f on [lo, lo + 2^(n-s)) by 2^n linear pieces of width h = 2^-s:
+    f(x) ~ A_i + B_i (x - x_i),   i = floor((x - lo) / h),  x_i = lo + i h,
+with (A_i, B_i) the least-squares line of f on [x_i, x_i + h] (sampled at 65 points), which
+is within h^2 max|f''| / 8 of f (chord bound; the fitted line is about half of that).
+
+Evaluation on a shared x already clamped into the domain (frac_bits fx > s):
+  1. u = x - lo (local); i = floor(u / 2^(fx-s)) mod 2^n by truncate-reduce   (1 round)
+  2. one DPF lookup returns A_i, B_i for every function and x_i          (1 round)
+  3. delta = u - x_i (local, in [0, h)); y = A + B * delta: one Beaver product with one exact
+     truncation                                                          (2 rounds)
+Several functions of the same x (a value and its derivative) share steps 1-3 at no extra
+rounds. Errors: the fit error above, plus 2^-F (table rounding, F = output frac_bits) plus
+one unit from the product's floor; bounds are checked per gate by tests/gates.
+Domain: the caller clamps (compare.clamp); an unclamped x outside the domain wraps mod 2^n.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..tensor import SharedTensor
+from .primitives import lut, open_masked, trunc_reduce  # noqa: F401 (open_masked: re-export)
+
+
+@dataclass(frozen=True)
+class Spline:
+    """f on [lo, lo + 2^(n-s)), 2^n pieces of width 2^-s. ``fns``: numpy float64 functions
+    (e.g. the value and its derivative) evaluated from one lookup."""
+
+    name: str
+    lo: float
+    n: int
+    s: int
+    fns: tuple
+
+    @property
+    def hi(self) -> float:
+        return self.lo + 2.0 ** (self.n - self.s)
+
+    def coefficients(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(A, B) float64 arrays of length 2^n per function (least-squares lines)."""
+        h = 2.0 ** -self.s
+        xi = self.lo + h * np.arange(1 << self.n, dtype=np.float64)
+        t = np.linspace(0.0, h, 65)
+        X = xi[:, None] + t[None, :]
+        out = []
+        for fn in self.fns:
+            Y = fn(X)
+            tm, ym = t.mean(), Y.mean(axis=1)
+            B = ((t - tm)[None, :] * (Y - ym[:, None])).sum(1) / ((t - tm) ** 2).sum()
+            A = ym - B * tm
+            out.append((A, B))
+        return out
+
+    def tables(self, frac_bits: int, fx: int) -> torch.Tensor:
+        """int64 ring tables (2 * len(fns) + 1, 2^n): A_j, B_j at ``frac_bits``, then x_i - lo
+        as ring units at the input scale fx (i * 2^(fx - s))."""
+        rows = []
+        for A, B in self.coefficients():
+            rows += [np.round(A * 2.0 ** frac_bits), np.round(B * 2.0 ** frac_bits)]
+        tab = torch.tensor(np.stack(rows), dtype=torch.int64)
+        idx = torch.arange(1 << self.n, dtype=torch.int64) << (fx - self.s)
+        return torch.cat([tab, idx[None, :]])
+
+
+_TABLE_CACHE: dict = {}
+
+
+def _tables(sp: Spline, frac_bits: int, fx: int) -> torch.Tensor:
+    key = (sp, frac_bits, fx)
+    t = _TABLE_CACHE.get(key)
+    if t is None:
+        t = _TABLE_CACHE[key] = sp.tables(frac_bits, fx)
+    return t
+
+
+def mul_to(a: SharedTensor, b: SharedTensor, out_frac: int, ring_bits: int | None = None) -> SharedTensor:
+    """a * b (broadcast) at ``out_frac`` fractional bits: one Beaver product in the
+    mul_bits ring (or ``ring_bits``) and one exact truncation by fa + fb - out_frac (two
+    rounds). Precondition: |a * b| < 2^(L - 2) ring units at scale fa + fb."""
+    from ..material import broadcast_shape
+    from ..truncation import truncate
+
+    s = a.session
+    a._same_session(b, "mul")
+    broadcast_shape(tuple(a.shape), tuple(b.shape))
+    shift = a.frac_bits + b.frac_bits - out_frac
+    if shift < 0:
+        raise ValueError(f"mul: cannot raise the scale from {a.frac_bits + b.frac_bits} to {out_frac}")
+    L = (ring_bits or s.config.mul_bits) if shift > 0 else 64
+    with s.protocol("mul"):
+        ta, tb, tc = s.take("triple", (L, tuple(a.shape), tuple(b.shape)))
+        E, F = s.open([a.share - ta, b.share - tb], L, reduce=False)
+        z = a.share * F + E * tb + tc
+        return SharedTensor(s, truncate(s, z, shift, L) if shift > 0 else z, out_frac)
+
+
+def evaluate(x: SharedTensor, sp: Spline, out_frac: int | None = None) -> list[SharedTensor]:
+    """[f_j(x) for f_j in sp.fns] for x clamped into [sp.lo, sp.hi) (four rounds)."""
+    s = x.session
+    fx = x.frac_bits
+    F = s.frac_bits if out_frac is None else out_frac
+    if fx <= sp.s:
+        raise ValueError(f"input: {sp.name} needs more than {sp.s} fractional bits, got {fx}")
+    k = fx - sp.s
+    with s.protocol(sp.name):
+        u = x - sp.lo
+        idx = trunc_reduce(s, u.share, k, sp.n)
+        vals = lut(s, idx, sp.n, _tables(sp, F, fx))       # (2m + 1, *shape)
+        m = len(sp.fns)
+        delta = SharedTensor(s, u.share - vals[2 * m], fx)
+        A = SharedTensor(s, vals[0:2 * m:2], F)
+        B = SharedTensor(s, vals[1:2 * m:2], F)
+        y = A + mul_to(B, delta.unsqueeze(0), F)
+    return [y[j] for j in range(m)]
+
+
+def fit_error(sp: Spline, j: int = 0, samples: int = 1 << 16) -> float:
+    """Max |f_j - spline| over a dense grid of the domain (float64; the approximation error
+    alone, without fixed-point rounding)."""
+    xs = np.linspace(sp.lo, sp.hi, samples, endpoint=False)
+    h = 2.0 ** -sp.s
+    i = np.floor((xs - sp.lo) / h).astype(np.int64)
+    A, B = sp.coefficients()[j]
+    approx = A[i] + B[i] * (xs - (sp.lo + i * h))
+    return float(np.max(np.abs(approx - sp.fns[j](xs))))
+
+
+def erf_np(x: np.ndarray) -> np.ndarray:
+    """erf in float64 via torch (exact to double precision)."""
+    return torch.special.erf(torch.as_tensor(x, dtype=torch.float64)).numpy()
+
+
+SQRT_2 = math.sqrt(2.0)
+INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
