@@ -12,9 +12,9 @@ IMPLS = ["oracle"] + (["mf"] if nn_gates.available() else [])
 @pytest.fixture(params=IMPLS)
 def gates_impl(request):
     """("oracle" | "mf", tolerance scale): the oracle's errors are fixed-point encoding only;
-    the real gates add their approximation error (tolerances x 30)."""
+    the real gates add their approximation error (tolerances x 4)."""
     if request.param == "oracle":
         with nn_gates.use_gates(oracle_gates):
             yield "oracle", 1.0
     else:
-        yield "mf", 30.0
+        yield "mf", 4.0

@@ -91,7 +91,7 @@ def test_tiny_bert_matches_transformers_peft(gates_impl, target, layers):
     for k, g in grads.items():
         assert g.shape == ref_grads[k].shape, k
         assert (g - ref_grads[k]).abs().max().item() < tol, k
-        assert ref_grads[k].abs().max().item() > 10 * tol, f"{k}: reference gradient too small to test"
+        assert ref_grads[k].abs().max().item() > 0.05, f"{k}: reference gradient too small to test"
     # export: peft names and plaintext values at party 0 only
     assert none is None and set(exported) == set(init)
     for k, v in exported.items():

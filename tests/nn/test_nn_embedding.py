@@ -24,33 +24,35 @@ def _plain(w, ids, tt):
     return F.layer_norm(e, (D,), w["LayerNorm.weight"], w["LayerNorm.bias"], 1e-12)
 
 
-def _prog(s, w, ids, tt, public):
+def _prog(s, w, ids, tt, public, one_hot):
     mine = w if (s.party == 1 or public) else None
-    emb = nn.Embeddings(s, V, D, P, NT, mine, public_table=public)
+    emb = nn.Embeddings(s, V, D, P, NT, mine, public_table=public, one_hot=one_hot)
     s.reset_stats()
     out = emb.embed(ids if s.party == 0 else None, tt if s.party == 0 else None, shape=ids.shape)
     st = s.stats()
     return out.reveal(), st
 
 
-@pytest.mark.parametrize("public", [False, True])
-def test_embedding_matches_plaintext_lookup(gates_impl, public):
+@pytest.mark.parametrize("public,one_hot", [(False, "share"), (False, "dpf"), (True, "share")])
+def test_embedding_matches_plaintext_lookup(gates_impl, public, one_hot):
     _, scale = gates_impl
     w = _weights()
     g = torch.Generator().manual_seed(9)  # csprng-ok: public test data
     ids = torch.randint(0, V, (3, 10), generator=g)
     ids[0, :3] = torch.tensor([0, V - 1, 7])  # domain edges
     tt = torch.randint(0, NT, (3, 10), generator=g)
-    (got, st0), (_, st1) = mpc.run_local(_prog, w, ids, tt, public, seed=4)
+    (got, st0), (_, st1) = mpc.run_local(_prog, w, ids, tt, public, one_hot, seed=4)
     assert (got - _plain(w, ids, tt)).abs().max().item() < 2e-3 * scale
-    if not public and "embedding/matmul_frozen" in st0["protocols"]:
+    if not public:
         # frozen product: the client sends L bits per (vocab + types) entry and per output
         # element (its masked one-hot share and its share of the truncation input)
         n, L = ids.numel(), 54
         want = math.ceil(n * (V + NT) * L / 8) + math.ceil(n * D * L / 8)
         assert st0["protocols"]["embedding/matmul_frozen"]["bytes_sent"] == want
-        # the DPF opening: ceil(log2 V) = 7 bits per token each way
-        assert st0["protocols"]["embedding"]["bytes_sent"] == math.ceil(n * 7 / 8)
+        if one_hot == "dpf":  # the DPF opening: ceil(log2 V) = 7 bits per token each way
+            assert st0["protocols"]["embedding"]["bytes_sent"] == math.ceil(n * 7 / 8)
+        else:  # the client's one-hot rows and token types: one 88-byte share message
+            assert st0["protocols"]["embedding/share"]["bytes_sent"] == 88
 
 
 def test_embedding_bad_tokens():

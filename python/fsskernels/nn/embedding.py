@@ -1,34 +1,42 @@
 """BERT embeddings on shares: word + position + token type, then LayerNorm (and dropout).
 
 Secrecy: the client's (party 0) token ids and token types stay secret; the server's
-(party 1) tables stay secret. Design (the one DESIGN.md allows: "computed once per example
-and reused across epochs; never O(vocabulary) bytes per token per step"):
+(party 1) tables stay secret. Design (DESIGN.md: "computed once per example and reused
+across epochs; never O(vocabulary) bytes per token per step"), option (a) of the issue:
 
-1. Once per run: the server's table T = [word (V x d); token_type (n_t x d)] is frozen in
-   owner mode (``mpc.freeze_owned``): the client receives F = T - Bmask once,
-   L/8 * (V + n_t) * d bytes (MiniLM: 6.75 * 30,524 * 384 = 79 MB, one message).
-2. Once per example (``embed``): a one-hot row of each token from a DPF (Boyle-Gilboa-Ishai
-   2016): the dealer makes DPF keys for a random point r per token (``mpc.fss_keys``); the
-   parties open y = x - r mod 2^v (v = ceil(log2 V) bits per token, each way) and each party
-   evaluates its key on the whole domain and rotates by y, getting additive shares of
-   one_hot(x) (f_r(j - y) = [j == x]). The token type one-hot (n_t wide) is shared by the
-   client directly (88 bytes). The one-hot rows, scaled to fixed point (a local shift),
-   multiply the frozen table (x @ F: the client sends its masked share, L bits per
-   vocabulary entry: L/8 (V + n_t + d) bytes plus d/8 back per token; MiniLM at L = 54:
-   206,637 bytes per token), then the position rows (server's, shared: 88 bytes) are added
-   and LayerNorm applied. The result is the value to cache: ``forward`` of the model
-   takes it for every later step (epochs), so per training step the embedding costs nothing.
-   Bytes per token, once per example: 2 * ceil(v/8)-ish for the opening (v bits each way) +
-   L/8 (V + n_t + d) + d/8 + the LayerNorm gate; dealer: one DPF key (v levels) per token.
-3. Relaxed option ``public_table=True``: both parties know the tables (e.g. a public
-   checkpoint); the one-hot rows multiply them locally (no bytes for the lookup beyond the
-   opening). This reveals the embedding table by definition; say so in the run's output.
+1. Once per run (construction): the server's table T = [word (V x d); token_type (n_t x d)]
+   is frozen in owner mode (``mpc.freeze_owned``): the client receives F = T - Bmask once,
+   L/8 (V + n_t) d bytes (MiniLM, L = 54: 6.75 * 30,524 * 384 = 79,118,208 bytes, 1 message).
+2. Once per example (``embed``): one-hot rows (V + n_t wide: the token's and its type's)
+   multiply the frozen table, ``hot @ F`` (the runtime's owner-mode frozen product):
+   - ``one_hot="share"`` (default): the client knows its tokens, so it secret-shares its own
+     one-hot rows (``mpc.share``: one 88-byte seed message per chunk of 64 tokens);
+   - ``one_hot="dpf"``: the token ids are shared (e.g. produced by another computation): the
+     dealer's DPF keys for a random point r per token (Boyle-Gilboa-Ishai 2016), the parties
+     open y = x - r mod 2^v (v = ceil(log2 V) bits per token each way), evaluate their keys on
+     the whole domain and rotate by y (f_r(j - y) = [j == x]); dealer bytes: one DPF key per
+     token and party; compute: 2^v PRG leaves per token and party.
+   The frozen product costs, per token, L/8 (V + n_t) bytes for the masked one-hot share and
+   L/8 d for the masked product (client -> server, one message) plus the truncation answer
+   (server -> client, 17 bits per output element in this runtime: 17/8 d bytes). MiniLM
+   (V = 30,522, n_t = 2, d = 384, L = 54): 206,037 + 2,592 + 816 = 209,445 bytes per token,
+   2 rounds per chunk, ONCE per example; then the position rows (server's, shared once per
+   call: 88 bytes) are added and the LayerNorm gate applied. The output is what the caller
+   caches: every later step (epochs) uses it at no cost (``forward`` only applies dropout).
+3. Relaxed option ``public_table=True``: both parties know the tables (a public checkpoint);
+   the one-hot rows multiply them locally (``matmul_public``: one truncation round, L/8 d
+   bytes per token each way). This reveals the embedding tables by definition: say so.
 
-Not done here (documented alternative): a two-server-PIR lookup where the client is the DPF
-dealer for its own token and the server and dealer each evaluate against the mask of F
-(O(log V + d) bytes per token) needs a client-to-dealer message the runtime does not offer.
+Not done (documented alternative, option (b) of the issue): a two-server-PIR lookup where the
+client is the DPF dealer for its own token and the server and the dealer each evaluate their
+key against the mask of F, O(log V + d) bytes per token. It needs a client-to-dealer query
+message that the runtime's dealer does not accept (the dealer only serves (kind, spec)
+requests both parties agree on); it would also make the dealer an online party of every
+lookup. A narrower ring for this product (entries are 0/1, |T| < 2^(L'-2-f)) would cut (a)
+by 54/L' but needs a ring-width option on freeze_owned.
 
-Errors: ValueError for token ids outside [0, V), token types outside [0, n_t), bad shapes.
+Errors: ValueError for token ids outside [0, V), token types outside [0, n_t), sequence
+longer than max_position_embeddings, bad shapes.
 """
 from __future__ import annotations
 
@@ -66,8 +74,11 @@ class Embeddings(Module):
 
     def __init__(self, session, vocab_size: int, hidden: int, max_positions: int, type_vocab_size: int,
                  weights: dict | None = None, *, eps: float = 1e-12, dropout: float = 0.0, owner: int = 1,
-                 public_table: bool = False) -> None:
+                 public_table: bool = False, one_hot: str = "share") -> None:
         super().__init__()
+        if one_hot not in ("share", "dpf"):
+            raise ValueError(f"one_hot: must be 'share' or 'dpf', got {one_hot!r}")
+        self.one_hot = one_hot
         self.session = session
         self.V, self.d, self.P, self.n_types = int(vocab_size), int(hidden), int(max_positions), int(type_vocab_size)
         self.owner, self.public_table = owner, bool(public_table)
@@ -134,17 +145,28 @@ class Embeddings(Module):
             if input_ids is not None or token_type_ids is not None:
                 raise ValueError(f"input_ids: only party {client} (the client) passes tokens")
             ids = tt_hot = None
-        f = s.frac_bits
+        f, n, W = s.frac_bits, B * T, self.V + self.n_types
         with s.protocol("embedding"):
-            x = mpc.share(s, ids.to(s.device) if ids is not None else None, owner=client, shape=(B, T))
-            tth = mpc.share(s, tt_hot.to(s.device) if tt_hot is not None else None, owner=client,
-                            shape=(B * T, self.n_types))
             rows = []
-            flat = x.reshape(-1)
-            for i in range(0, B * T, CHUNK_TOKENS):
-                hot = dpf_one_hot(s, flat[i:i + CHUNK_TOKENS], self.domain_bits, self.V)
-                hot = SharedTensor(s, hot.share << f, f)  # 0/1 ring integers -> fixed point, local and exact
-                hot = mpc.cat([hot, tth[i:i + CHUNK_TOKENS]], dim=1)
+            if self.one_hot == "dpf":
+                x = mpc.share(s, ids.to(s.device) if ids is not None else None, owner=client, shape=(B, T))
+                tth = mpc.share(s, tt_hot.to(s.device) if tt_hot is not None else None, owner=client,
+                                shape=(n, self.n_types))
+                flat = x.reshape(-1)
+            for i in range(0, n, CHUNK_TOKENS):
+                j = min(n, i + CHUNK_TOKENS)
+                if self.one_hot == "dpf":
+                    hot = dpf_one_hot(s, flat[i:j], self.domain_bits, self.V)
+                    hot = SharedTensor(s, hot.share << f, f)  # 0/1 ring integers -> fixed point, local and exact
+                    hot = mpc.cat([hot, tth[i:j]], dim=1)
+                else:  # the client shares its own one-hot rows: one 88-byte message per chunk
+                    mine = None
+                    if ids is not None:
+                        mine = torch.zeros(j - i, W, dtype=torch.float64)
+                        mine[torch.arange(j - i), ids.reshape(-1)[i:j]] = 1.0
+                        mine[:, self.V:] = tt_hot[i:j]
+                        mine = mine.to(s.device)
+                    hot = mpc.share(s, mine, owner=client, shape=(j - i, W))
                 rows.append(hot.matmul_public(self.table) if self.public_table else hot @ self.table)
             emb = mpc.cat(rows, 0).reshape(B, T, self.d) + self._positions(T)
             return self.LayerNorm(emb)
