@@ -74,6 +74,9 @@ class TrainConfig:
             raise ValueError(f"reveal-to: must be one of {', '.join(REVEAL)}, got {self.reveal_to!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed: must be a non-negative integer, got {self.seed!r}")
+        if self.num_labels is not None and (isinstance(self.num_labels, bool) or not isinstance(self.num_labels, int)
+                                            or self.num_labels < 2):
+            raise ValueError(f"num-labels: must be an integer >= 2, got {self.num_labels!r}")
         self.target_modules = tuple(self.target_modules)
         self.betas = tuple(self.betas)
         return self

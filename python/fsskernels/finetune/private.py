@@ -154,6 +154,8 @@ def prepare_segment(s, st: PartyState) -> None:
     client = s.party == 0
     for part, n, ids, mask in (("train", st.n_train, st.train_ids, st.train_mask),
                                ("eval", st.n_eval, st.eval_ids, st.eval_mask)):
+        if n == 0:
+            continue
         emb, m = model.prepare(ids if client else None, mask if client else None, shape=(n, T))
         _keep(st, f"{part}_emb", emb)
         _keep(st, f"{part}_mask", m)

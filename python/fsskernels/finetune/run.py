@@ -140,7 +140,7 @@ def _segment_program(s, states, entry, reveal, on_step):
 
 
 def run_private_local(cfg, states, out, *, checkpoint_every=None, resume=False, dealer_seed=None, on_step=None,
-                      timeout=600.0, kill_after_segment=None):
+                      timeout=600.0, kill_after_segment=None, device="cpu"):
     """All segments in this process (two party threads per segment). Returns the final results per party."""
     entries, before = plan(cfg, checkpoint_every)
     k0 = 0
@@ -155,7 +155,7 @@ def run_private_local(cfg, states, out, *, checkpoint_every=None, resume=False, 
     for k in range(k0, len(entries)):
         t0 = time.perf_counter()
         res = mpc.run_local(_segment_program, states, entries[k], reveal, on_step, seed=derive_seed(dealer_seed, k),
-                            timeout=timeout)
+                            timeout=timeout, device=device)
         for st in states:
             st.log["segments"].append({"segment": k, "seconds": time.perf_counter() - t0})
         if entries[k] != "final":
@@ -169,7 +169,7 @@ def run_private_local(cfg, states, out, *, checkpoint_every=None, resume=False, 
 
 
 def run_private_role(cfg, st: PartyState, role_party: int, host, port, out, *, checkpoint_every=None, resume=False,
-                     dealer_seed=None, on_step=None, timeout=600.0):
+                     dealer_seed=None, on_step=None, timeout=600.0, device="cpu"):
     """This party's segments over the network (segment k on port + k, dealer process)."""
     entries, before = plan(cfg, checkpoint_every)
     k0 = 0
@@ -181,7 +181,7 @@ def run_private_role(cfg, st: PartyState, role_party: int, host, port, out, *, c
     for k in range(k0, len(entries)):
         res = mpc.run_network(_segment_program, states, entries[k], reveal, on_step, party=role_party, host=host,
                               port=port + k, dealer="process", seed=derive_seed(dealer_seed, k), timeout=timeout,
-                              connect_timeout=timeout)
+                              connect_timeout=timeout, device=device)
         if entries[k] != "final":
             save_party(out, st)
         else:
