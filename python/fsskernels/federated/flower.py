@@ -191,10 +191,12 @@ class SecureFedAvg(_strategy_base()):
                 masked[cid] = np.asarray(vals, np.uint64)
             sealed[cid] = bytes(meta["sealed-seed"])
             mets.append(dict(msg.content.metric_records.get("metrics", {})))
-        if len(masked) < self.min_clients:
-            info = {"round": server_round, "clients": len(masked), "failures": failures, "skipped": True}
-            self.history.append(info)
-            return None, MetricRecord({"secagg-clients": len(masked)})
+        if len(masked) < self.min_clients:  # too few survivors: keep the global adapter, reveal nothing
+            info = {"secagg-clients": len(masked), "secagg-failures": failures, "secagg-skipped": 1}
+            self.history.append({"round": server_round, **info})
+            if self.on_round:
+                self.on_round(server_round, dict(info))
+            return None, MetricRecord(info)
         t1 = time.perf_counter()
         s0, included = self.aggregator0.aggregate(self.context(server_round), sealed, d + 1, patterns)
         t2 = time.perf_counter()
