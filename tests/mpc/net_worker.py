@@ -1,6 +1,8 @@
 """A party (or dealer) process for the multi-process tests.
 
-    python net_worker.py <scenario> <party> <port> <out.pt> <dealer: process|replicated> <seed> <timeout>
+    python net_worker.py <scenario> <party> <port> <out.pt> <dealer: process|replicated> <seed> <timeout> [certs dir]
+
+Without a certs dir the links are plaintext (loopback); with one, TLS 1.3 with pinned certificates.
 
 Scenarios: compute (the deterministic program below; saves this party's output shares and
 stats), die (party 1 exits abruptly mid-protocol), raise (party 1 raises and stays alive),
@@ -48,13 +50,15 @@ def program(s):
 def main() -> int:
     scenario, party, port, out, dealer, seed, timeout = sys.argv[1:8]
     party, port, seed, timeout = int(party), int(port), int(seed), float(timeout)
+    tls = sys.argv[8] if len(sys.argv) > 8 else False
     from fsskernels import mpc
 
     res = {"ok": False}
     t0 = time.perf_counter()
     try:
         if scenario == "compute":
-            res["result"] = mpc.run_network(program, party=party, port=port, dealer=dealer, seed=seed, timeout=timeout)
+            res["result"] = mpc.run_network(program, party=party, port=port, dealer=dealer, seed=seed, timeout=timeout,
+                                            tls=tls)
         else:
             def prog(s):
                 X = mpc.from_public(s, torch.ones(64, 64))
@@ -75,7 +79,7 @@ def main() -> int:
                 finally:
                     res["wait"] = time.perf_counter() - t
 
-            mpc.run_network(prog, party=party, port=port, dealer=dealer, seed=seed, timeout=timeout)
+            mpc.run_network(prog, party=party, port=port, dealer=dealer, seed=seed, timeout=timeout, tls=tls)
         res["ok"] = True
     except Exception as exc:  # noqa: BLE001 - reported to the test
         res.update(error=type(exc).__name__, message=str(exc), mro=[c.__name__ for c in type(exc).__mro__])

@@ -1,5 +1,6 @@
-"""Two processes over loopback (Gloo): bit-identical to the in-process run, a separate
-dealer process, and clean errors when a peer or the dealer dies or stalls."""
+"""Two processes over loopback (TCP; TLS 1.3 with pinned certificates or plaintext):
+bit-identical to the in-process run, a separate dealer process, and clean errors when a
+peer or the dealer dies or stalls."""
 import importlib.util
 import signal
 
@@ -17,15 +18,28 @@ _spec.loader.exec_module(net_worker)
 SEED = 4242
 
 
-def _run_parties(tmp_path, scenario, dealer, timeout, port=None, with_dealer=None):
-    port = port or free_port()
+def _run_parties(tmp_path, scenario, dealer, timeout, certs=None):
+    port = free_port()
+    dport = port + 1
     procs = []
+    sec = ["--certs", str(certs)] if certs else ["--plaintext"]
     if dealer == "process":
-        procs.append(spawn(["-m", "fsskernels.mpc", "dealer", "--port", str(port), "--seed", str(SEED),
-                            "--timeout", str(max(timeout, 20))]))
+        procs.append(spawn(["-m", "fsskernels.mpc", "dealer", "--port", str(dport), "--seed", str(SEED),
+                            "--timeout", str(max(timeout, 20))] + sec))
     outs = [tmp_path / f"{scenario}-{p}.pt" for p in (0, 1)]
-    parties = [spawn([scenario, str(p), str(port), str(outs[p]), dealer, str(SEED), str(timeout)]) for p in (0, 1)]
+    extra = [str(certs)] if certs else []
+    parties = [spawn([scenario, str(p), str(port), str(outs[p]), dealer, str(SEED), str(timeout)] + extra)
+               for p in (0, 1)]
     return procs, parties, outs
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    from fsskernels.mpc.certs import make_certs
+
+    d = tmp_path_factory.mktemp("certs")
+    make_certs(d)
+    return d
 
 
 def _wait(procs, limit=90):
@@ -42,9 +56,9 @@ def local_result():
     return mpc.run_local(net_worker.program, seed=SEED)
 
 
-@pytest.mark.parametrize("dealer", ["process", "replicated"])
-def test_network_run_is_bit_identical_to_in_process(tmp_path, local_result, dealer):
-    dproc, parties, outs = _run_parties(tmp_path, "compute", dealer, timeout=60)
+@pytest.mark.parametrize("dealer,secure", [("process", True), ("replicated", False)])
+def test_network_run_is_bit_identical_to_in_process(tmp_path, local_result, dealer, secure, certs):
+    dproc, parties, outs = _run_parties(tmp_path, "compute", dealer, timeout=60, certs=certs if secure else None)
     _wait(parties + dproc)
     for p in (0, 1):
         res = torch.load(outs[p], weights_only=False)
@@ -91,8 +105,8 @@ def test_stalled_peer_times_out(tmp_path):
     assert 1.5 < res["wait"] < 15
 
 
-def test_dealer_death_is_reported(tmp_path):
-    dproc, parties, outs = _run_parties(tmp_path, "dealer_dies", "process", timeout=30)
+def test_dealer_death_is_reported(tmp_path, certs):
+    dproc, parties, outs = _run_parties(tmp_path, "dealer_dies", "process", timeout=30, certs=certs)
     line = parties[0].stdout.readline()
     assert line.strip() == "READY", parties[0].stderr.read()
     dproc[0].send_signal(signal.SIGKILL)

@@ -1,10 +1,18 @@
-"""Command line: ``python -m fsskernels.mpc dealer|demo ...``.
+"""Command line: ``python -m fsskernels.mpc certs|dealer|demo ...``.
 
-  dealer  run the dealer process of one session (rank 2):
-            python -m fsskernels.mpc dealer --host H --port P [--timeout S]
+  certs   make a private key and a self-signed certificate per role (party0, party1, dealer)
+          and print their SHA-256 fingerprints:
+            python -m fsskernels.mpc certs --out DIR [--role party0 ...] [--days N] [--force]
+  dealer  run the dealer process of one session, listening at H:P for the two parties:
+            python -m fsskernels.mpc dealer --host H --port P (--certs DIR | --plaintext) [--timeout S]
   demo    run one party of the demo (128x768 @ 768x768 both secret, then with a frozen
-          weight owned by party 1) and print time, traffic and projected link times:
-            python -m fsskernels.mpc demo --party 0|1 --host H --port P [--dealer process|replicated]
+          weight owned by party 1) and print time, traffic and projected link times; party 0
+          listens at H:P for party 1, both reach the dealer at --dealer-host:--dealer-port
+          (default H:P+1):
+            python -m fsskernels.mpc demo --party 0|1 --host H --port P (--certs DIR | --plaintext)
+
+--certs DIR: TLS 1.3 with the pinned certificates in DIR (this role's .key/.crt, the peers'
+.crt). --plaintext: no TLS, refused unless every address is loopback.
 """
 from __future__ import annotations
 
@@ -46,6 +54,12 @@ def _demo(s, m: int, k: int, n: int, reps: int) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m fsskernels.mpc")
     sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("certs", help="make keys and self-signed certificates for the TLS links")
+    c.add_argument("--out", required=True, help="directory for <role>.key (mode 0600) and <role>.crt")
+    c.add_argument("--role", action="append", choices=["party0", "party1", "dealer"],
+                   help="make only this role (repeatable; default: all three)")
+    c.add_argument("--days", type=int, default=365)
+    c.add_argument("--force", action="store_true", help="replace existing files")
     d = sub.add_parser("dealer", help="run the dealer process of one session")
     d.add_argument("--host", default="127.0.0.1")
     d.add_argument("--port", type=int, default=29500)
@@ -53,6 +67,7 @@ def main(argv=None) -> int:
     d.add_argument("--seed", type=int, default=None, help="tests only: deterministic material")
     d.add_argument("--verbose", action="store_true")
     d.add_argument("--threads", type=int, default=None, help="kernel threads of the dealer (default: all cores)")
+    _security_args(d)
     p = sub.add_parser("demo", help="run one party of the matmul demo")
     p.add_argument("--party", type=int, required=True)
     p.add_argument("--host", default="127.0.0.1")
@@ -63,7 +78,20 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--shape", type=int, nargs=3, default=[128, 768, 768])
+    p.add_argument("--dealer-host", default=None, help="the dealer's address (default: --host)")
+    p.add_argument("--dealer-port", type=int, default=None, help="the dealer's port (default: --port + 1)")
+    _security_args(p)
     a = ap.parse_args(argv)
+    if a.cmd == "certs":
+        from .certs import make_certs
+
+        try:
+            fps = make_certs(a.out, roles=a.role or ("party0", "party1", "dealer"), days=a.days, force=a.force)
+        except ValueError as exc:
+            ap.error(str(exc))
+        print(json.dumps({"out": a.out, "sha256": fps}), flush=True)
+        return 0
+    tls = a.certs if a.certs else False
     if a.cmd == "dealer":
         from .dealer_service import serve
 
@@ -75,7 +103,7 @@ def main(argv=None) -> int:
             torch.set_num_threads(a.threads)
             fsskernels.set_num_threads(a.threads)
 
-        n = serve(a.host, a.port, seed=a.seed, timeout=a.timeout, log=print if a.verbose else None)
+        n = serve(a.host, a.port, seed=a.seed, timeout=a.timeout, log=print if a.verbose else None, tls=tls)
         print(json.dumps({"dealer": "done", "pieces": n}), flush=True)
         return 0
     import torch
@@ -87,9 +115,15 @@ def main(argv=None) -> int:
     torch.set_num_threads(a.threads)
     fsskernels.set_num_threads(a.threads)
     res = run_network(_demo, *a.shape, a.reps, party=a.party, host=a.host, port=a.port, dealer=a.dealer, seed=a.seed,
-                      timeout=a.timeout)
+                      timeout=a.timeout, tls=tls, dealer_host=a.dealer_host, dealer_port=a.dealer_port)
     print(json.dumps({"party": a.party, **res}), flush=True)
     return 0
+
+
+def _security_args(p) -> None:
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--certs", default=None, help="directory with this role's key/cert and the peers' certs (TLS 1.3)")
+    g.add_argument("--plaintext", action="store_true", help="no TLS (loopback addresses only)")
 
 
 if __name__ == "__main__":

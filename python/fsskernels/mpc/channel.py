@@ -50,7 +50,8 @@ class Channel:
     """Base class. ``party`` is this side's id (0 or 1); ``timeout`` (seconds) bounds every
     wait for the peer; after any PeerError or ProtocolMismatchError the channel stays broken.
 
-    Subclasses implement ``_put(header, payload)`` (queue one message for the peer) and
+    Subclasses implement ``_put(header, payload)`` (queue one message for the peer; returns
+    a callable that waits until the message was handed to the transport, or None) and
     ``_pull(check)`` (the next incoming message: read its header, call ``check(header)``
     which raises on a mismatch, then return the payload)."""
 
@@ -68,7 +69,7 @@ class Channel:
         self._recv_lock = threading.Lock()
 
     # -- transport hooks ------------------------------------------------------------------
-    def _put(self, header: bytes, payload: np.ndarray) -> None:
+    def _put(self, header: bytes, payload: np.ndarray):
         raise NotImplementedError
 
     def _pull(self, check) -> np.ndarray:
@@ -105,14 +106,22 @@ class Channel:
         self._op += 1
         return op
 
-    def _send_msg(self, kind: int, op: int, data: np.ndarray) -> None:
+    def _send_msg(self, kind: int, op: int, data: np.ndarray):
         a = np.ascontiguousarray(data, dtype=np.uint8).reshape(-1)
         if a.size > MAX_MESSAGE_BYTES:
             raise ValueError(f"data: {a.size} bytes exceeds the {MAX_MESSAGE_BYTES}-byte message limit")
         try:
-            self._put(MSG_HEADER.pack(MSG_MAGIC, kind, op, a.size), a)
+            done = self._put(MSG_HEADER.pack(MSG_MAGIC, kind, op, a.size), a)
         except PeerError as exc:
             raise self._fail(exc) from None
+
+        def wait_sent() -> None:
+            if done is not None:
+                try:
+                    done()
+                except PeerError as exc:
+                    raise self._fail(exc) from None
+        return wait_sent
 
     def _post(self, kind: int, op: int, nbytes: int) -> int:
         nbytes = int(nbytes)
@@ -139,8 +148,9 @@ class Channel:
 
     # -- public interface -----------------------------------------------------------------
     def send(self, data: np.ndarray) -> None:
-        """Send ``data`` to the peer (one-way; pairs with the peer's ``recv``)."""
-        self._send_msg(SEND, self._next_op(), data)
+        """Send ``data`` to the peer (one-way; pairs with the peer's ``recv``); returns once
+        the bytes are handed to the transport."""
+        self._send_msg(SEND, self._next_op(), data)()
 
     def recv(self, nbytes: int) -> np.ndarray:
         """Receive the peer's one-way message of exactly ``nbytes`` bytes."""
@@ -156,8 +166,13 @@ class Channel:
         Exchanges started in a row complete in the same order on both sides."""
         op = self._next_op()
         slot = self._post(EXCHANGE, op, nbytes)
-        self._send_msg(EXCHANGE, op, data)
-        return lambda: self._wait(slot)
+        sent = self._send_msg(EXCHANGE, op, data)
+
+        def finish() -> np.ndarray:
+            out = self._wait(slot)
+            sent()
+            return out
+        return finish
 
     def abort(self, reason: str) -> None:
         """Make the peer's pending and future receives fail fast (best effort)."""
@@ -179,8 +194,9 @@ class LocalChannel(Channel):
         self._inbox = inbox
         self._outbox = outbox
 
-    def _put(self, header: bytes, payload: np.ndarray) -> None:
+    def _put(self, header: bytes, payload: np.ndarray):
         self._outbox.put((header, payload.copy()))
+        return None
 
     def _pull(self, check) -> np.ndarray:
         try:

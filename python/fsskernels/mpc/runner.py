@@ -5,8 +5,9 @@
 from __future__ import annotations
 
 import threading
+import time
 
-from .channel import local_channel_pair
+from .channel import check_timeout, local_channel_pair
 from .dealer import Dealer, LocalDealerSource, ReplicatedDealerSource
 from .errors import MpcError, PeerError
 from .material import MaterialStream
@@ -67,63 +68,96 @@ def run_local(fn, *args, config: FixedPointConfig | None = None, seed: int | Non
 
 def network_session(party: int, host: str, port: int, *, dealer: str = "process", seed: int | None = None,
                     config: FixedPointConfig | None = None, timeout: float = 60.0, connect_timeout: float | None = None,
-                    device="cpu", bind_host: str | None = None) -> Session:
-    """A Session for party ``party`` in its own process, talking over TCP (Gloo) to the other
-    party and, with dealer="process", to a dealer process (``fsskernels.mpc.dealer_service``,
-    ``python -m fsskernels.mpc dealer``). dealer="replicated" (tests only, needs ``seed``): each
-    process runs an identical seeded dealer. Party 0 hosts the rendezvous at host:port."""
-    from .dealer_service import RemoteDealerSource
-    from .net import GlooChannel, connect
+                    device="cpu", bind_host: str | None = None, tls=None, dealer_host: str | None = None,
+                    dealer_port: int | None = None) -> Session:
+    """A Session for party ``party`` in its own process, over TCP (net.py).
 
-    if party not in (0, 1):
+    Party 0 listens at (bind_host or host, port) and party 1 connects there. With
+    dealer="process" both connect to a dealer process (``python -m fsskernels.mpc dealer``)
+    at (dealer_host or host, dealer_port or port + 1); dealer="replicated" (tests only, needs
+    ``seed``): each process runs an identical seeded dealer.
+    tls: a certificate directory (``python -m fsskernels.mpc certs --out DIR``; this party's
+    ``party<p>.key/.crt`` and the peers' ``.crt``) or a TlsConfig: every link is TLS 1.3 with
+    pinned certificates. tls=False: plaintext, allowed only when every address is loopback.
+    There is no default: tls must be given. ``timeout`` bounds every wait for a peer (idle
+    time); ``connect_timeout`` (default: timeout) bounds the whole rendezvous."""
+    from .dealer_service import RemoteDealerSource
+    from .net import SocketChannel, check_port, check_security, connect, listen
+
+    if party not in (0, 1) or isinstance(party, bool):
         raise ValueError(f"party: must be 0 or 1, got {party!r}")
     if dealer not in ("process", "replicated"):
         raise ValueError(f"dealer: must be 'process' or 'replicated', got {dealer!r}")
-    world = 3 if dealer == "process" else 2
-    store, pg = connect(party, world, host, port, timeout, connect_timeout, bind_host)
-    if dealer == "process":
-        source = RemoteDealerSource(pg, party, timeout)
-        sid = source.session_id
-    else:
-        source = ReplicatedDealerSource(seed)
-        sid = source.dealer.session_id
-    s = Session(party, GlooChannel(pg, party, timeout), MaterialStream(source, party, sid), config,
-                _party_rng(seed, party), device)
-    s._net = (store, pg)  # keep the process group alive as long as the session
-    return s
+    if not isinstance(host, str) or not host:
+        raise ValueError(f"host: expected an address string, got {host!r}")
+    port = check_port(port)
+    timeout = check_timeout(timeout)
+    ct = check_timeout(connect_timeout if connect_timeout is not None else timeout, "connect_timeout")
+    dhost = dealer_host or host
+    dport = check_port(dealer_port if dealer_port is not None else port + 1, "dealer_port")
+    if dealer == "replicated" and seed is None:
+        raise ValueError("seed: the replicated test dealer needs an explicit seed")
+    role = f"party{party}"
+    addrs = [bind_host or host if party == 0 else host] + ([dhost] if dealer == "process" else [])
+    cfg = check_security(tls, role, addrs)
+    deadline = time.monotonic() + ct
+    links = []
+    try:
+        if dealer == "process":
+            dlink = connect(role, "dealer", dhost, dport, cfg, timeout, ct)
+            links.append(dlink)
+        left = max(deadline - time.monotonic(), 0.1)
+        if party == 0:
+            plink = listen(role, bind_host or host, port, ("party1",), cfg, timeout, left)["party1"]
+        else:
+            plink = connect(role, "party0", host, port, cfg, timeout, left)
+        links.append(plink)
+        if dealer == "process":
+            source = RemoteDealerSource(dlink, party)
+            sid = source.session_id
+        else:
+            source = ReplicatedDealerSource(seed)
+            sid = source.dealer.session_id
+    except BaseException:
+        for ln in links:
+            ln.close()
+        raise
+    return Session(party, SocketChannel(plink, party, timeout), MaterialStream(source, party, sid), config,
+                   _party_rng(seed, party), device)
 
 
 def run_network(fn, *args, party: int, host: str = "127.0.0.1", port: int = 29500, dealer: str = "process",
                 seed: int | None = None, config: FixedPointConfig | None = None, timeout: float = 60.0,
-                connect_timeout: float | None = None, device="cpu", bind_host: str | None = None, **kwargs):
+                connect_timeout: float | None = None, device="cpu", bind_host: str | None = None, tls=None,
+                dealer_host: str | None = None, dealer_port: int | None = None, **kwargs):
     """Run ``fn(session, *args, **kwargs)`` as party ``party`` of a two-process computation
-    (see network_session); returns this party's result. Errors of the peer surface as
-    PeerError / PeerTimeoutError within ``timeout`` seconds."""
+    (see network_session for the addresses and ``tls``); returns this party's result. A dead
+    peer or dealer surfaces as PeerError at once (connection closed), a silent one as
+    PeerTimeoutError after ``timeout`` seconds; if ``fn`` raises, this party closes its
+    connections so that the peer and the dealer fail at once too."""
     s = network_session(party, host, port, dealer=dealer, seed=seed, config=config, timeout=timeout,
-                        connect_timeout=connect_timeout, device=device, bind_host=bind_host)
+                        connect_timeout=connect_timeout, device=device, bind_host=bind_host, tls=tls,
+                        dealer_host=dealer_host, dealer_port=dealer_port)
     try:
         result = fn(s, *args, **kwargs)
     except BaseException as exc:
         s._broken = s._broken or f"aborted: {type(exc).__name__}"
         _release_network(s)  # closes the connections: the peer and the dealer fail at once
         raise
-    s.close()
+    try:
+        s.channel.flush()  # our last messages reach the peer before we hang up
+        s.close()
+    finally:
+        _release_network(s)
     return result
 
 
 def _release_network(s: Session) -> None:
-    """Drop every reference to the session's Gloo process group; its destructor closes the
-    TCP connections, so a peer blocked on this party gets PeerError instead of a timeout
-    (Gloo's abort()/shutdown() leave the connections open)."""
-    import gc
-
-    s._net = None
-    for obj in (s.channel, getattr(s.material, "_source", None)):
-        link = getattr(obj, "_link", None)
-        if link is not None:
-            link._pg = None
-            link._broken = link._broken or "released after a local failure"
-    gc.collect()
+    """Close the session's connections now (the peer's pending receives fail at once)."""
+    src = getattr(s.material, "_source", None)
+    if hasattr(src, "abort"):
+        src.abort()
+    s.channel.abort(s._broken or "closed")
 
 
 __all__ = ["MpcError", "local_sessions", "network_session", "run_local", "run_network"]
