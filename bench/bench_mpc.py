@@ -2,7 +2,7 @@
 operand a frozen masked weight (owned by party 1), beside CrypTen 0.4.1.
 
     pytest bench/bench_mpc.py --benchmark-only            # pytest-benchmark, in-process parties
-    python bench/bench_mpc.py [--reps 5] [--crypten /tmp/crypten-venv/bin/python]   # table
+    python bench/bench_mpc.py [--reps 5] [--crypten auto|PYTHON]   # table
     python bench/bench_mpc.py --channels     # Gloo vs plain-socket exchange and ping-pong
 
 The table measures, in one run: (a) two processes over loopback (Gloo), one thread each, with
@@ -11,8 +11,9 @@ parties as threads of one process. "online" times take dealer material fetched b
 (the offline phase); "end-to-end" times include making the material on demand (CrypTen's
 66 ms includes making its triples, with its trusted-first-party provider). Traffic counts
 party-to-party bytes (both directions) and rounds; projected times use stats.project_time.
-CrypTen's figures come from ANCHORS.md unless --crypten names a python that has CrypTen,
-in which case /work/shared/peers/bench_crypten.py is run in the same session.
+CrypTen's figures come from ANCHORS.md unless --crypten is given: "auto" uses (and on first use
+builds) the cached CrypTen venv of fsskernels.bench.peerenv, a path names a python that has
+CrypTen; bench/peers/crypten_gates.py (matmul case) then runs in the same session.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from fsskernels.mpc.stats import LINKS, project_time, select
 
 M, K, N = 128, 768, 768
 CRYPTEN_ANCHOR = {"ms": 66.0, "bytes": 11.0e6, "rounds": 2, "max_abs_err": 1.2e-3, "source": "ANCHORS.md"}
-PEERS = Path("/work/shared/peers")
+PEERS = Path(__file__).resolve().parent / "peers"
 
 
 def operands(seed: int = 0):
@@ -291,20 +292,25 @@ def run_channel_probe() -> dict:
 
 
 def run_crypten(python: str, reps: int) -> dict:
-    cmd = [python, str(PEERS / "bench_crypten.py"), "--reps", str(reps), "--threads-per-party", "1", "--only", "matmul"]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd="/tmp")
-    for line in out.stdout.splitlines():
-        if line.startswith("{") and "matmul" in line:
-            d = json.loads(line)
-            return {"ms": d["s_median"] * 1e3, "bytes": d["comm_bytes"], "rounds": d["rounds"],
+    from fsskernels.bench import peerenv
+
+    if python == "auto":
+        python, note = peerenv.ensure("crypten")
+        if python is None:
+            raise RuntimeError(f"CrypTen unavailable: {note}")
+    rows, note = peerenv.run_script(python, PEERS / "crypten_gates.py",
+                                    ["--reps", str(reps), "--threads-per-party", "1", "--only", "matmul"], 900)
+    for d in rows:
+        if d.get("case") == "matmul":
+            return {"ms": d["s_median"] * 1e3, "bytes": d["comm_bytes"], "rounds": d["comm_rounds"],
                     "max_abs_err": d["max_abs_err"], "source": "measured in this run"}
-    raise RuntimeError(f"CrypTen run failed: {out.stderr[-2000:]}")
+    raise RuntimeError(f"CrypTen run failed: {note}")
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--crypten", default=None, help="python of a venv with crypten 0.4.1 (runs peers/bench_crypten.py)")
+    ap.add_argument("--crypten", default=None, help="'auto' (the cached peer venv) or the python of a venv with crypten 0.4.1")
     ap.add_argument("--no-network", action="store_true", help="skip the two-process measurement")
     ap.add_argument("--json", default=None, help="also write the results here")
     ap.add_argument("--channels", action="store_true", help="only the channel micro-benchmark (Gloo vs socket)")

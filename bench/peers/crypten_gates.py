@@ -4,7 +4,7 @@ LayerNorm and a private matmul on two CrypTen processes (one torch thread each),
 shapes as fsskernels' gate cases (fsskernels.bench.cases_gates). Run it with the python of a
 virtual environment that has crypten==0.4.1 (fsskernels.bench.peerenv makes one).
 
-    python crypten_gates.py [--reps 3] [--only relu gelu ...] [--n 1000000] [--attn-batch 8]
+    python crypten_gates.py [--reps 3] [--only relu gelu ...] [--shape relu=100000 --shape softmax=32x128 ...]
 
 Prints one JSON line per case: seconds of every repetition and their median, CrypTen's own
 communication counters of the first timed repetition, and the max abs error against float64
@@ -68,24 +68,42 @@ def _layer_norm(x):
     return xc * (var + LN_EPS).inv_sqrt()
 
 
-def _inputs(name: str, seed: int, n: int, attn_batch: int):
+DEFAULT_SHAPES = {"matmul": ((128, 768), (768, 768)), "relu": (1_000_000,), "gelu": (1_000_000,),
+                  "exp": (1_000_000,), "reciprocal": (1_000_000,), "softmax": (128, 128),
+                  "softmax_attn": (8, 12, 64, 64), "layer_norm": (512, 384)}
+
+
+def _inputs(name: str, seed: int, shape: tuple):
     """Public benchmark data (a fixed torch.Generator seed; nothing secret). csprng-ok"""
     g = torch.Generator().manual_seed(seed)  # csprng-ok: public benchmark inputs
     if name == "matmul":
-        return torch.randn(128, 768, generator=g), torch.randn(768, 768, generator=g) * 0.05
-    if name in ("relu", "gelu"):
-        return (torch.randn(n, generator=g),)
+        return torch.randn(*shape[0], generator=g), torch.randn(*shape[1], generator=g) * 0.05
+    if name in ("relu", "gelu", "layer_norm"):
+        return (torch.randn(*shape, generator=g),)
     if name == "exp":  # fsskernels' exp domain: x <= 0
-        return (-8.0 * torch.rand(n, generator=g),)
+        return (-8.0 * torch.rand(*shape, generator=g),)
     if name == "reciprocal":
-        return (0.5 + 10.0 * torch.rand(n, generator=g),)
-    if name == "softmax":
-        return (2.0 * torch.randn(128, 128, generator=g),)
-    if name == "softmax_attn":
-        return (2.0 * torch.randn(attn_batch, 12, 64, 64, generator=g),)
-    if name == "layer_norm":
-        return (torch.randn(512, 384, generator=g),)
+        return (0.5 + 10.0 * torch.rand(*shape, generator=g),)
+    if name in ("softmax", "softmax_attn"):
+        return (2.0 * torch.randn(*shape, generator=g),)
     raise ValueError(f"unknown case {name!r}")
+
+
+def parse_shapes(items: list[str]) -> dict[str, tuple]:
+    """CASE=AxBxC overrides of DEFAULT_SHAPES (not for matmul)."""
+    shapes = dict(DEFAULT_SHAPES)
+    for it in items:
+        name, _, dims = it.partition("=")
+        if name not in DEFAULT_SHAPES or name == "matmul" or not dims:
+            raise ValueError(f"--shape: expected CASE=AxB with CASE one of {sorted(k for k in DEFAULT_SHAPES if k != 'matmul')}, got {it!r}")
+        try:
+            shape = tuple(int(d) for d in dims.split("x"))
+        except ValueError:
+            raise ValueError(f"--shape: bad dimensions in {it!r}") from None
+        if not shape or min(shape) < 1:
+            raise ValueError(f"--shape: dimensions must be >= 1 in {it!r}")
+        shapes[name] = shape
+    return shapes
 
 
 # name -> (label, function on CrypTensors, the same on float64 torch)
@@ -101,7 +119,7 @@ CASES = {
 }
 
 
-def party(reps: int, threads: int, only: list[str], seed: int, n: int, attn_batch: int):
+def party(reps: int, threads: int, only: list[str], seed: int, shapes: dict[str, tuple]):
     torch.set_num_threads(threads)
     crypten.cfg.communicator.verbose = True
     c = comm.get()
@@ -109,7 +127,7 @@ def party(reps: int, threads: int, only: list[str], seed: int, n: int, attn_batc
     for name, (label, fn, ref) in CASES.items():
         if only and name not in only:
             continue
-        plain = _inputs(name, seed, n, attn_batch)
+        plain = _inputs(name, seed, shapes[name])
         enc = [crypten.cryptensor(p, src=i % 2) for i, p in enumerate(plain)]  # matmul: x of P0, w of P1
         times, stats = [], None
         res = None
@@ -142,12 +160,17 @@ def main() -> int:
     ap.add_argument("--threads-per-party", type=int, default=1)
     ap.add_argument("--only", nargs="*", default=[], choices=sorted(CASES))
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--n", type=int, default=1_000_000, help="elements of the relu/gelu/exp/reciprocal cases")
-    ap.add_argument("--attn-batch", type=int, default=8, help="batch of the softmax_attn case (x 12 x 64 x 64)")
+    ap.add_argument("--shape", action="append", default=[], metavar="CASE=AxB",
+                    help="shape of a case (default: relu/gelu/exp/reciprocal 1000000, softmax 128x128, "
+                         "softmax_attn 8x12x64x64, layer_norm 512x384)")
     a = ap.parse_args()
-    if a.reps < 1 or a.n < 1 or a.attn_batch < 1:
-        ap.error("--reps, --n and --attn-batch must be >= 1")
-    results = run_multiprocess(world_size=2)(party)(a.reps, a.threads_per_party, a.only, a.seed, a.n, a.attn_batch)
+    if a.reps < 1:
+        ap.error("--reps: must be >= 1")
+    try:
+        shapes = parse_shapes(a.shape)
+    except ValueError as exc:
+        ap.error(str(exc))
+    results = run_multiprocess(world_size=2)(party)(a.reps, a.threads_per_party, a.only, a.seed, shapes)
     if not results:
         print("a CrypTen party failed", file=sys.stderr)
         return 1

@@ -155,6 +155,7 @@ def cmd_all(argv: list[str]) -> int:
     ap.add_argument("--reps", type=int, help="repetitions of our cases (default 3, quick 1)")
     ap.add_argument("--peer-reps", type=int, help="repetitions of the peers (default 3, quick 1)")
     ap.add_argument("--no-peers", action="store_true", help="measure only our cases")
+    ap.add_argument("--peers-only", action="store_true", help="measure only the peers")
     ap.add_argument("--no-peer-install", action="store_true", help="never build a peer venv (use cached ones)")
     ap.add_argument("--peer-scripts", help="directory of the peer scripts (default: bench/peers of the checkout)")
     ap.add_argument("--reuse-peers", metavar="REPORT", help="take the peer measurements of these sections from an "
@@ -181,12 +182,15 @@ def cmd_all(argv: list[str]) -> int:
     reps = a.reps or (1 if a.quick else 3)
     opts = sections.Options(quick=a.quick, reps=reps, peer_reps=a.peer_reps or (1 if a.quick else 3),
                             no_peers=a.no_peers or reused is not None, install_peers=not a.no_peer_install,
-                            peer_scripts=a.peer_scripts, log=_log, names=a.cases)
+                            peer_scripts=a.peer_scripts, log=_log, names=a.cases, peers_only=a.peers_only)
+    if a.peers_only and (a.no_peers or reused is not None):
+        ap.error("--peers-only: cannot be combined with --no-peers or --reuse-peers")
     rep: dict[str, Any] = {"schema": report.SCHEMA, "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
                            "command": " ".join(["fsskernels bench", *argv]), "quick": a.quick, "only": only,
                            "reps": reps, "peer_reps": opts.peer_reps, "environment": envinfo.environment(),
                            "sections": {}}
     mon = kernels.LoadMonitor().start()
+    os.makedirs(a.out, exist_ok=True)
     for sec in only:
         t0 = time.perf_counter()
         res = sections.run_section(sec, opts)
@@ -196,8 +200,9 @@ def cmd_all(argv: list[str]) -> int:
                 p["reused_from"] = f"{a.reuse_peers} ({reused.get('date')})"
         res["wall_s"] = round(time.perf_counter() - t0, 1)
         rep["sections"][sec] = res
+        with open(os.path.join(a.out, "report.json"), "w") as f:  # partial results survive an interruption
+            json.dump(rep, f, indent=1, default=str)
     rep["load"] = mon.stop()
-    os.makedirs(a.out, exist_ok=True)
     rep["plots"], note = plots.write_plots(rep, a.out)
     if note:
         rep["plots_note"] = note

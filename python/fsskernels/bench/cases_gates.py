@@ -2,9 +2,9 @@
 ``mpc.run_local`` (mpcmeasure), beside CrypTen 0.4.1 on the same shapes and input ranges
 (bench/peers/crypten_gates.py, case key "crypten:<name>").
 
-Shapes: ReLU / GeLU / exp / reciprocal on 1M elements (``--quick``: 100k, and CrypTen is run at
-the same size), softmax on 128x128 and 8x12x64x64 (attention scores), layer_norm on 512x384
-(no affine). Inputs are public benchmark data, drawn once with a fixed torch seed, and belong to
+Shapes: ReLU / GeLU / exp / reciprocal on 1M elements, softmax on 128x128 and 8x12x64x64
+(attention scores), layer_norm on 512x384 (no affine). ``--quick`` shrinks them (4096 elements,
+32x128, 1x2x64x64, 32x384) and CrypTen runs on the same quick shapes. Inputs are public benchmark data, drawn once with a fixed torch seed, and belong to
 party 0; the error is against float64 torch on the same inputs.
 
 Every case skips with the reason while ``fsskernels.mpc.functional`` (or the gate) is absent.
@@ -19,7 +19,7 @@ import torch
 from .mpcmeasure import measure_two_party
 from .registry import Case, Skip, register
 
-MILLION, QUICK_N = 1_000_000, 100_000
+MILLION, QUICK_N = 1_000_000, 4_096
 
 
 def _mf():
@@ -66,11 +66,11 @@ GATES: dict[str, tuple[str, str, tuple, tuple, Callable, Callable, str]] = {
     "exp": ("exp", "exp", (MILLION,), (QUICK_N,), lambda mf, x: mf.exp(x), torch.exp, "exp"),
     "reciprocal": ("reciprocal", "reciprocal", (MILLION,), (QUICK_N,), lambda mf, x: mf.reciprocal(x),
                    torch.reciprocal, "reciprocal"),
-    "softmax_128x128": ("softmax", "scores", (128, 128), (128, 128), lambda mf, x: mf.softmax(x, dim=-1),
+    "softmax_128x128": ("softmax", "scores", (128, 128), (32, 128), lambda mf, x: mf.softmax(x, dim=-1),
                         lambda x: torch.softmax(x, -1), "softmax"),
-    "softmax_attn": ("softmax", "scores", (8, 12, 64, 64), (2, 12, 64, 64), lambda mf, x: mf.softmax(x, dim=-1),
+    "softmax_attn": ("softmax", "scores", (8, 12, 64, 64), (1, 2, 64, 64), lambda mf, x: mf.softmax(x, dim=-1),
                      lambda x: torch.softmax(x, -1), "softmax_attn"),
-    "layer_norm_512x384": ("layer_norm", "normal", (512, 384), (512, 384),
+    "layer_norm_512x384": ("layer_norm", "normal", (512, 384), (32, 384),
                            lambda mf, x: mf.layer_norm(x, (x.shape[-1],)), _ln_ref, "layer_norm"),
 }
 

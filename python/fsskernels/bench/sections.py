@@ -29,6 +29,7 @@ class Options:
     log: Callable[[str], None] = print
     peer_timeout_s: float = 3600.0
     names: list[str] = field(default_factory=list)  # only these case names (all when empty)
+    peers_only: bool = False  # measure the peers only (our cases are listed as skipped)
 
 
 def _skipped(reason: str) -> dict[str, Any]:
@@ -82,12 +83,12 @@ def peers_gates(cases: list[registry.Case], o: Options) -> dict[str, Any]:
     py, sdir, note = _peer_python("crypten", o)
     if py is None:
         return {"crypten": _skipped(note)}
-    by = {c.peer.split(":", 1)[1]: c.params_for(o.quick) for c in cases if c.peer}
-    n = next((p["shape"][0] for k, p in by.items() if k in ("relu", "gelu", "exp", "reciprocal")), 1_000_000)
-    attn = by.get("softmax_attn", {"shape": [8]})["shape"][0]
-    args = ["--reps", str(o.peer_reps), "--threads-per-party", "1", "--n", str(n), "--attn-batch", str(attn),
-            "--only", *wanted]
-    o.log(f"[peers] CrypTen 0.4.1 gates {wanted} (n={n}, attention batch {attn}, {o.peer_reps} reps) ...")
+    shapes: list[str] = []
+    for c in cases:
+        if c.peer and c.peer.startswith("crypten:"):
+            shapes += ["--shape", f"{c.peer.split(':', 1)[1]}={'x'.join(map(str, c.params_for(o.quick)['shape']))}"]
+    args = ["--reps", str(o.peer_reps), "--threads-per-party", "1", *shapes, "--only", *wanted]
+    o.log(f"[peers] CrypTen 0.4.1 gates {wanted} ({o.peer_reps} reps) ...")
     rows, err = peerenv.run_script(py, sdir / "crypten_gates.py", args, o.peer_timeout_s)
     return {"crypten": {"status": "ok" if rows and not err else ("partial" if rows else "skipped"),
                         "reason": err or None, "note": note, "rows": rows}}
@@ -135,6 +136,10 @@ def run_section(section: str, o: Options) -> dict[str, Any]:
     cases = [c for c in registry.cases(section) if not o.names or c.name in o.names]
     recs = []
     for c in cases:
+        if o.peers_only:
+            recs.append({"case": c.name, "section": section, "params": c.params_for(o.quick), "peer": c.peer,
+                         "status": "skipped", "reason": "--peers-only"})
+            continue
         o.log(f"[{section}] {c.name} ...")
         r = c.run(o.quick, o.reps)
         o.log(f"[{section}] {c.name}: {r['status']}" + (f" ({r['reason']})" if r.get("reason") else ""))
