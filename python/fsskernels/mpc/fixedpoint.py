@@ -26,6 +26,8 @@ def encode(x, frac_bits: int, device=None) -> torch.Tensor:
     Integer tensors are scaled exactly; floats go through float64 (exact up to 2^53)."""
     check_frac_bits(frac_bits)
     t = torch.as_tensor(x, device=device)
+    if t.is_floating_point() and t.dtype != torch.float64 and not isinstance(x, torch.Tensor) and not hasattr(x, "dtype"):
+        t = torch.as_tensor(x, dtype=torch.float64, device=device)  # Python floats: no float32 rounding
     if t.dtype == torch.bool or t.is_complex():
         raise ValueError(f"value: expected real numbers, got {t.dtype}")
     if not t.is_floating_point():

@@ -77,7 +77,7 @@ class SharedTensor:
             raise AssertionError
         if isinstance(value, torch.Tensor) and value.device != self.device:
             raise ValueError(f"{op}: public operand is on {value.device}, shares are on {self.device}")
-        t = torch.as_tensor(value)
+        t = _as_public(value)
         if self.frac_bits == 0 and (t.is_floating_point() or t.is_complex()):
             raise ValueError(f"{op}: a ring-integer tensor (frac_bits 0) takes only integer public values")
         enc = fx.encode(t, self.frac_bits, device=self.device)
@@ -105,7 +105,7 @@ class SharedTensor:
             self._same_scale(other, "sub")
             broadcast_shape(tuple(self.shape), tuple(other.shape))
             return self._new(self.share - other.share)
-        return self + (-torch.as_tensor(other))
+        return self + (-_as_public(other))
 
     def __rsub__(self, other) -> "SharedTensor":
         return (-self) + other
@@ -325,6 +325,17 @@ class SharedTensor:
                 return s.open([self.share], 64)[0]
             res = s.open_to([self.share], 64, to)
             return None if res is None else res[0]
+
+
+def _as_public(value) -> torch.Tensor:
+    """A public operand as a tensor; Python floats (and lists of them) become float64, not
+    torch's default float32, which would round e.g. 1024 - 2^-16 to 1024."""
+    if isinstance(value, torch.Tensor):
+        return value
+    t = torch.as_tensor(value)
+    if t.is_floating_point() and t.dtype != torch.float64 and not hasattr(value, "dtype"):
+        t = torch.as_tensor(value, dtype=torch.float64)
+    return t
 
 
 def _check_list(tensors, op: str) -> list:

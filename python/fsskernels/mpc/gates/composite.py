@@ -170,7 +170,7 @@ def layer_norm(x: SharedTensor, normalized_shape, weight=None, bias=None, eps: f
         sq = mul_to(d, d, f + 8, ring_bits=64)                     # scale 24
         var = _mean_precise(sq, dims, f + 8)
         var = var + eps
-        rs = rsqrt(var, domain=var_domain, out_frac_bits=f + 4)   # scale 20
+        rs = rsqrt(var, domain=var_domain, out_frac_bits=f + 4, bits=48)   # scale 20; var < 2^23
         xhat = mul_to(d, rs, f, ring_bits=64)
         y = _affine(xhat, weight, bias)
     if ctx is not None:

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..tensor import SharedTensor
-from .compare import clamp
+from .compare import DEFAULT_CMP_BITS, clamp
 from .primitives import msb
 from .spline import Spline, evaluate, mul_to
 
@@ -61,7 +61,7 @@ def _add_int(t: SharedTensor, v: int) -> SharedTensor:
     return SharedTensor(t.session, sh, t.frac_bits)
 
 
-def _normalise(x: SharedTensor, name: str, domain, clamp_input: bool):
+def _normalise(x: SharedTensor, name: str, domain, clamp_input: bool, bits: int):
     if not isinstance(x, SharedTensor):
         raise ValueError(f"input: expected a SharedTensor, got {type(x).__name__}")
     s = x.session
@@ -71,7 +71,7 @@ def _normalise(x: SharedTensor, name: str, domain, clamp_input: bool):
     e_lo, e_hi = _check_domain(DEFAULT_DOMAINS[name] if domain is None else domain, fx)
     n = e_hi + fx + 2                                     # comparison width: |x - 2^j| < 2^(e_hi + fx)
     if clamp_input:
-        x = clamp(x, 2.0 ** e_lo, 2.0 ** e_hi - 2.0 ** -fx, bits=n)
+        x = clamp(x, 2.0 ** e_lo, 2.0 ** e_hi - 2.0 ** -fx, bits=max(bits, n))  # bits: the input's range
     js = list(range(e_lo + 1, e_hi))
     if js:
         d = torch.stack([x.share - (round(2.0 ** j * 2.0 ** fx) if s.party == 0 else 0) for j in js])
@@ -95,11 +95,11 @@ def _finish(g: SharedTensor, b: SharedTensor, e_lo: int, e_hi: int, fn, out_frac
 
 
 def reciprocal(x: SharedTensor, domain=None, ctx=None, out_frac_bits: int | None = None,
-               clamp_input: bool = True) -> SharedTensor:
+               clamp_input: bool = True, bits: int = DEFAULT_CMP_BITS) -> SharedTensor:
     """1 / x for x in [2^e_lo, 2^e_hi) (default (-5, 10); clamped into it). 11 rounds."""
     s = x.session
     with s.protocol("reciprocal"):
-        g, b, lo, hi = _normalise(x, "reciprocal", domain, clamp_input)
+        g, b, lo, hi = _normalise(x, "reciprocal", domain, clamp_input, bits)
         y = _finish(g, b, lo, hi, lambda k: 2.0 ** -k, s.frac_bits if out_frac_bits is None else out_frac_bits)
     if ctx is not None:
         ctx.save(y=y)
@@ -107,30 +107,30 @@ def reciprocal(x: SharedTensor, domain=None, ctx=None, out_frac_bits: int | None
 
 
 def rsqrt(x: SharedTensor, domain=None, ctx=None, out_frac_bits: int | None = None,
-          clamp_input: bool = True) -> SharedTensor:
+          clamp_input: bool = True, bits: int = DEFAULT_CMP_BITS) -> SharedTensor:
     """1 / sqrt(x) for x in [2^e_lo, 2^e_hi) (default (-10, 10)). 11 rounds."""
     s = x.session
     with s.protocol("rsqrt"):
-        g, b, lo, hi = _normalise(x, "rsqrt", domain, clamp_input)
+        g, b, lo, hi = _normalise(x, "rsqrt", domain, clamp_input, bits)
         y = _finish(g, b, lo, hi, lambda k: 2.0 ** (-k / 2), s.frac_bits if out_frac_bits is None else out_frac_bits)
     if ctx is not None:
         ctx.save(y=y)
     return y
 
 
-def sqrt(x: SharedTensor, domain=None, clamp_input: bool = True) -> SharedTensor:
+def sqrt(x: SharedTensor, domain=None, clamp_input: bool = True, bits: int = DEFAULT_CMP_BITS) -> SharedTensor:
     """sqrt(x) for x in [2^e_lo, 2^e_hi) (default (-10, 14)). 11 rounds."""
     s = x.session
     with s.protocol("sqrt"):
-        g, b, lo, hi = _normalise(x, "sqrt", domain, clamp_input)
+        g, b, lo, hi = _normalise(x, "sqrt", domain, clamp_input, bits)
         return _finish(g, b, lo, hi, lambda k: 2.0 ** (k / 2), s.frac_bits)
 
 
-def log(x: SharedTensor, domain=None, clamp_input: bool = True) -> SharedTensor:
+def log(x: SharedTensor, domain=None, clamp_input: bool = True, bits: int = DEFAULT_CMP_BITS) -> SharedTensor:
     """Natural log of x in [2^e_lo, 2^e_hi) (default (-10, 14)). 9 rounds."""
     s = x.session
     with s.protocol("log"):
-        g, b, lo, hi = _normalise(x, "log", domain, clamp_input)
+        g, b, lo, hi = _normalise(x, "log", domain, clamp_input, bits)
         k_ln2 = _powers(b, lo, hi, lambda k: k * math.log(2.0), g.frac_bits)
         return g + k_ln2
 

@@ -173,7 +173,9 @@ def _trig(x: SharedTensor, which: str) -> SharedTensor:
         if x.frac_bits != f:
             raise ValueError(f"input: {which} needs the session's frac_bits {f}")
         # periods x / (2 pi) at scale f, with 1/(2 pi) encoded at 32 bits (one exact truncation)
-        v = SharedTensor(s, x.share * round(2.0 ** 32 / (2.0 * math.pi)), f + 32).trunc(32, bits=64)
+        from ..truncation import truncate
+
+        v = SharedTensor(s, truncate(s, x.share * round(2.0 ** 32 / (2.0 * math.pi)), 32, 64), f)
         t, st, ct = s.take("trig", (f, tuple(x.shape)))
         (c,) = open_masked(s, [(v.share + t, f)])       # c = v + t mod 2^f: a uniform angle
         ang = mask_bits(c, f).to(torch.float64) * (2.0 * math.pi / 2.0 ** f)
