@@ -13,12 +13,14 @@ AdamW (torch.optim.AdamW, Loshchilov & Hutter 2019):
     p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
     On shares the gradient is first multiplied by the public power of two S = 2^grad_shift
     (exact, local) so that g^2 keeps precision at f = 16 fractional bits (m and v are stored
-    for S g; the ratio m / sqrt(v) is unchanged); 1 / sqrt(.) is ``MF.rsqrt`` of
-    v_hat + max(eps S, 2^-4)^2 (the floor keeps rsqrt inside its domain when v = 0, e.g. the
-    LoRA A gradient of the first step, where B = 0; it only changes steps whose gradient is
-    below 2^-4 / S). Rounds: truncations + one Beaver square + rsqrt + one Beaver product.
-    Precondition: |S g| < 2^10 (the product range 2^20 at the default ring), i.e. |g| < 4
-    with the default S = 2^8; ``grad_clip`` can enforce it by clamping on shares.
+    for S g; the ratio m / sqrt(v) is unchanged), and clamped on shares to |S g| <= 2^9
+    (``MF.clamp``, exact; keeps (S g)^2 inside the product range 2^20 and v_hat inside the
+    rsqrt domain). 1 / sqrt(.) is ``MF.rsqrt`` of v_hat + max(eps S, 2^-5)^2 on the domain
+    [2^-10, 2^18): the floor keeps the input inside the domain when v = 0 (e.g. the LoRA A
+    gradient of the first step, where B = 0) and only changes steps whose gradient is below
+    ~2^-5 / S. With the default S = 2^5: full Adam behaviour for |g| in ~[1e-3, 16];
+    smaller gradients get a damped step, larger ones are clipped to 16.
+    Rounds per step: ~4 truncations, 1 clamp (2), 1 Beaver square, rsqrt (11), 1 product.
 
 The step consumes the gradient shares; nothing is revealed. Learning rates and betas are
 public. State (buffers, step count) is exported as ring tensors for checkpoints.
@@ -118,17 +120,33 @@ class SharedSGD(_SharedOptimizer):
         return p - g * self.lr
 
 
-def _rsqrt(x):
+RSQRT_DOMAIN = (-10, 18)  # the widest the gate allows from 2^-10 at f = 16 (a 64-bit ring)
+CLAMP = 2.0 ** 9 - 1
+
+
+def _gates():
     try:
-        from ..mpc import functional as MF
-    except ImportError as e:  # the gate suite is not installed in this checkout
-        raise RuntimeError(f"optimizer adamw: needs fsskernels.mpc.functional.rsqrt ({e})") from None
-    return MF.rsqrt(x)
+        from ..nn.gates import gates
+    except ImportError as e:  # pragma: no cover - depends on the install
+        raise RuntimeError(f"optimizer adamw: needs the gate suite ({e})") from None
+    return gates()
+
+
+def _rsqrt(x):
+    MF = _gates()
+    try:
+        return MF.rsqrt(x, domain=RSQRT_DOMAIN)
+    except TypeError:  # a gate module without the domain argument (e.g. a test oracle)
+        return MF.rsqrt(x)
+
+
+def _clamp(x, lo, hi):
+    return _gates().clamp(x, lo, hi)
 
 
 class SharedAdamW(_SharedOptimizer):
     def __init__(self, lr: float, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.01,
-                 grad_shift: int = 8):
+                 grad_shift: int = 5):
         super().__init__(lr)
         b1, b2 = betas
         if not (0 <= b1 < 1 and 0 <= b2 < 1):
@@ -145,14 +163,14 @@ class SharedAdamW(_SharedOptimizer):
         t = self.t
         if self.weight_decay:
             p = p - p * (self.lr * self.weight_decay)
-        gs = g * (1 << self.grad_shift)  # integer public multiply: exact, local
+        gs = _clamp(g * (1 << self.grad_shift), -CLAMP, CLAMP)  # integer public multiply (exact, local), then clamp
         m, v = self._get(s, "exp_avg"), self._get(s, "exp_avg_sq")
         g2 = gs * gs
         m = gs * (1 - self.b1) if m is None else m + (gs - m) * (1 - self.b1)
         v = g2 * (1 - self.b2) if v is None else v + (g2 - v) * (1 - self.b2)
         self._put("exp_avg", m)
         self._put("exp_avg_sq", v)
-        floor = max(self.eps * (1 << self.grad_shift), 2.0 ** -4)
+        floor = max(self.eps * (1 << self.grad_shift), 2.0 ** -5)
         inv = _rsqrt(v * (1.0 / (1 - self.b2 ** t)) + floor * floor)
         upd = m * inv
         return p - upd * (self.lr / (1 - self.b1 ** t))
