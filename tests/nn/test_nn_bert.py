@@ -24,9 +24,9 @@ def _reference(num_layers=1, target=("query", "value")):
     pm = peft.get_peft_model(hf, peft.LoraConfig(r=R, lora_alpha=ALPHA, target_modules=list(target), lora_dropout=0.0,
                                                  modules_to_save=["classifier"]))
     with torch.no_grad():  # B is zero at peft's init: make it non-zero so that A's gradient is too
-        for n, p in pm.named_parameters():
+        for i, (n, p) in enumerate(pm.named_parameters()):
             if "lora_B" in n:
-                p.copy_(torch.randn(p.shape, generator=gen(hash(n) % 1000), dtype=torch.float64) * 0.2)
+                p.copy_(torch.randn(p.shape, generator=gen(100 + i), dtype=torch.float64) * 0.2)
     server_sd = {k: v.detach().clone() for k, v in hf.state_dict().items() if "lora_" not in k
                  and "modules_to_save" not in k and "original_module" not in k}
     server_sd = {k.replace("base_layer.", ""): v for k, v in server_sd.items()}
