@@ -66,3 +66,22 @@ def test_lora_dropout_in_training_mode():
     assert (y - ref).abs().max().item() < 2e-3
     assert (dx - xr.grad).abs().max().item() < 2e-3
     assert (dA - Ar.grad).abs().max().item() < 2e-3
+
+
+def test_dropout_layer_uses_one_mask(gates_impl):
+    """Dropout(0.5) on ones: every output is 0 or 2, both occur, and the backward of ones
+    applies the same mask (dx == y); eval mode is the identity."""
+    def prog(s):
+        d = nn.Dropout(0.5)
+        x = mpc.from_public(s, torch.ones(8, 16))
+        y = d(x)
+        dx = d.backward(mpc.from_public(s, torch.ones(8, 16)))
+        d.eval()
+        z = d(x)
+        return y.reveal(), dx.reveal(), z.reveal()
+
+    (y, dx, z), _ = mpc.run_local(prog, seed=5)
+    assert torch.allclose(dx, y, atol=1e-3)
+    assert bool(((y - 0).abs() < 1e-3).any()) and bool(((y - 2).abs() < 1e-3).any())
+    assert bool((((y - 0).abs() < 1e-3) | ((y - 2).abs() < 1e-3)).all())
+    assert torch.equal(z, torch.ones(8, 16, dtype=torch.float64))

@@ -7,8 +7,8 @@ For x (B, T, d) and H heads of size dh = d / H:
 ``mask_add`` (B, 1, 1, T) is the SECRET additive mask (1 - m) * (-big) computed from the
 client's shared attention mask m (``additive_mask``): the server never learns which positions
 are padding. The exp gate saturates to exactly 0 below -16, so a padded key gets probability
-0 whenever its score is more than ``16 - big`` below the row's maximum; with the default
-big = 64 that holds for all scores within +-24 of each other (BERT-size models in practice).
+exactly 0 whenever its raw score is less than big - 16 = 48 above the row's largest valid
+score (transformers adds finfo.min instead; the difference is below exp(-48)).
 The 1/sqrt(dh) scaling multiplies q (B*T*d elements: fewer than the scores for T > dh/H).
 
 Backward (manual): dprobs = dout @ v^T, dv = probs^T @ dout, dscores = softmax_backward,
