@@ -105,3 +105,28 @@ def test_twin_matches_transformers():
     got = tw(tw.embed(ids), mask)
     want = pm(input_ids=ids, attention_mask=mask).logits
     assert (got - want).abs().max().item() < 1e-9
+
+
+def test_model_bad_arguments():
+    cfg, _, server_sd, init = _reference(1)
+    lora = nn.LoraSettings(r=R, alpha=ALPHA)
+
+    def build(s, sd_for, init_for, num_layers=1, drop_key=None):
+        sd = dict(server_sd)
+        if drop_key:
+            sd.pop(drop_key)
+        nn.PrivateBertClassifier(s, cfg, sd if s.party in sd_for else None, num_layers=num_layers, lora=lora,
+                                 init=init if s.party in init_for else None)
+
+    with pytest.raises(ValueError, match="state_dict: only party 1 passes the weights"):
+        mpc.run_local(build, (0, 1), (0,), seed=1, timeout=10)
+    with pytest.raises(ValueError, match="init: party 0 must pass"):
+        mpc.run_local(build, (1,), (), seed=1, timeout=10)
+    with pytest.raises(ValueError, match="num_layers: must be in 1..1"):
+        mpc.run_local(build, (1,), (0,), 2, seed=1, timeout=10)
+    with pytest.raises(ValueError, match="state_dict: missing 'encoder.layer.0.output.dense.weight'"):
+        mpc.run_local(build, (1,), (0,), 1, "bert.encoder.layer.0.output.dense.weight", seed=1, timeout=10)
+    with pytest.raises(ValueError, match="r: must be a positive integer"):
+        nn.LoraSettings(r=0)
+    with pytest.raises(ValueError, match="target_modules"):
+        nn.LoraSettings(target_modules="query")
