@@ -57,7 +57,7 @@ def dpf_one_hot(session, x: SharedTensor, domain_bits: int, width: int) -> Share
     x (flattened, values in [0, width), width <= 2^domain_bits): shape (x.numel(), width).
     One round: domain_bits bits per element each way."""
     s = session
-    n, size, mask = x.numel(), 1 << domain_bits, (1 << domain_bits) - 1
+    n, mask = x.numel(), (1 << domain_bits) - 1
     keys, r = mpc.fss_keys(s, "dpf", (n,), domain_bits, 64)
     (y,) = s.open([(x.share.reshape(-1) - r) & mask], domain_bits)
     full = dpf_eval_all(s.party, keys)
