@@ -88,6 +88,7 @@ def main(argv=None):
     ap.add_argument("--sigma", type=float, default=0.01)
     ap.add_argument("--ckks-python", default=None, help="python of a venv with tenseal==0.3.18 (skip CKKS if absent)")
     ap.add_argument("--secaggplus", action="store_true", help="also run Flower's SecAgg+ in simulation")
+    ap.add_argument("--error-sweep", action="store_true", help="also: error of ours at frac_bits 16/24/32/40")
     ap.add_argument("--json", default=None)
     a = ap.parse_args(argv)
     rng = np.random.default_rng(12345)  # csprng-ok: public benchmark data
@@ -105,6 +106,17 @@ def main(argv=None):
         rows.append({"method": "ours_dense", "n": n, **ours(x, w, a.reps)})
         rows.append({"method": "ours_pruned_p0.5", "n": n, **ours(x, w, a.reps, prune=0.5)})
         print(json.dumps(rows[-2]), json.dumps(rows[-1]), sep="\n", flush=True)
+    if a.error_sweep:  # accuracy of ours vs the fixed-point precision (bytes and time do not change)
+        from fsskernels.federated.aggregator import aggregate_round
+        from fsskernels.federated.shares import share_update
+
+        for f in (16, 24, 32, 40):
+            for n in a.clients:
+                x, w = upd[:n].astype(np.float64), wts[:n]
+                s, W = aggregate_round({i: share_update(x[i], int(w[i]), f) for i in range(n)}, frac_bits=f)
+                err = float(np.max(np.abs(s / W - (w[:, None] * x).sum(0) / w.sum())))
+                rows.append({"method": "ours_error_sweep", "frac_bits": f, "n": n, "max_abs_err": err})
+                print(json.dumps(rows[-1]), flush=True)
     if a.ckks_python:
         p = subprocess.run([a.ckks_python, os.path.join(HERE, "bench_agg_ckks.py"), "--npz", npz, "--clients",
                             *map(str, a.clients)], capture_output=True, text=True)
@@ -125,6 +137,8 @@ def main(argv=None):
             print(json.dumps(rows[-1]), flush=True)
     print("\n method                  n   upload/client   client ms   server ms   max abs err")
     for r in rows[1:]:
+        if r["method"] == "ours_error_sweep":
+            continue
         if "error" in r:
             print(f" {r['method']:<22} {r['n']:>3}   failed")
             continue
