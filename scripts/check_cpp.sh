@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Checks the embeddable C++ library end to end (CPU only, no CUDA, no Python):
 #   1. Release build of fsskernels::core with the C/C++ tests (tests/cpp), run by ctest
+#   1b. constant-time check of key generation/evaluation under valgrind (ctgrind), with a
+#      negative control; then the key-parser fuzz target for a fixed budget (tests/fuzz)
 #   2. cmake --install into a temporary prefix
 #   3. examples/cpp_consumer against the installed package (find_package)
 #   4. examples/cpp_consumer through add_subdirectory of the source tree
@@ -9,7 +11,7 @@
 # Usage: bash scripts/check_cpp.sh            (CI: the same; about 3-4 minutes on 2 cores)
 # Environment: FSS_JOBS (parallel jobs, default 2), FSS_CHECK_DIR (work directory, default a
 #   fresh temporary one, removed on success unless FSS_KEEP=1), CMAKE (cmake binary),
-#   FSS_SKIP_SANITIZE=1 (skip step 5).
+#   FSS_SKIP_SANITIZE=1 (skip step 5), FSS_SKIP_CT=1 (skip step 1b; needs valgrind otherwise).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,6 +38,25 @@ step "1. Release build and tests (work dir $WORK)"
 "$CMAKE" -S "$ROOT" -B "$WORK/release" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DFSS_BUILD_TESTS=ON "${COMMON[@]}" >/dev/null
 "$CMAKE" --build "$WORK/release" -j "$JOBS"
 "$CTEST" --test-dir "$WORK/release" --output-on-failure
+
+if [[ "${FSS_SKIP_CT:-0}" != 1 ]]; then
+  step "1b. Constant-time check (ctgrind): key generation and evaluation under valgrind memcheck"
+  # alpha, beta and the seed are marked undefined; any branch or address depending on them
+  # is a memcheck error (tests/cpp/ct_keygen.cpp). Valgrind has no AVX-512: the portable and
+  # AES-NI paths are checked. About 1-3 minutes on 2 cores.
+  command -v valgrind >/dev/null || { echo "valgrind not found (set FSS_SKIP_CT=1 to skip this check)"; exit 1; }
+  test -x "$WORK/release/tests/cpp/fss_ct_keygen" || { echo "fss_ct_keygen not built (valgrind/memcheck.h missing?)"; exit 1; }
+  valgrind -q --error-exitcode=42 --track-origins=yes "$WORK/release/tests/cpp/fss_ct_keygen"
+  # Negative control: a deliberate branch on alpha must be reported, or the check is blind.
+  set +e
+  valgrind -q --error-exitcode=42 "$WORK/release/tests/cpp/fss_ct_keygen" --leaky >"$WORK/ct_leaky.log" 2>&1
+  rc=$?
+  set -e
+  if [[ $rc -ne 42 ]] || ! grep -q "depends on uninitialised" "$WORK/ct_leaky.log"; then
+    echo "constant-time check is blind: the deliberate secret branch was not reported (rc $rc)"; cat "$WORK/ct_leaky.log"; exit 1
+  fi
+  echo "negative control: the deliberate secret-dependent branch was reported"
+fi
 
 step "2. Install into $WORK/prefix"
 "$CMAKE" --install "$WORK/release" --prefix "$WORK/prefix" >/dev/null

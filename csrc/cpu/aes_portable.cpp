@@ -9,11 +9,19 @@ namespace fss {
 namespace detail {
 namespace {
 
+// Empty asm: the optimizer cannot see that a mask is 0 or 0xff (no branch can replace it).
+inline uint8_t barrier8(uint8_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+  __asm__ volatile("" : "+r"(x));
+#endif
+  return x;
+}
+
 inline uint8_t gf_mul(uint8_t a, uint8_t b) {
   uint8_t r = 0;
   for (int i = 0; i < 8; ++i) {
-    r ^= static_cast<uint8_t>(-(b & 1)) & a;
-    uint8_t hi = static_cast<uint8_t>(-(a >> 7));
+    r ^= barrier8(static_cast<uint8_t>(-(b & 1))) & a;
+    uint8_t hi = barrier8(static_cast<uint8_t>(-(a >> 7)));
     a = static_cast<uint8_t>((a << 1) ^ (hi & 0x1b));
     b >>= 1;
   }

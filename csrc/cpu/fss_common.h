@@ -25,13 +25,29 @@ constexpr uint64_t kChunkKeys = 2048;    // keys per thread task
 inline uint64_t mask_bits(int m) { return m >= 64 ? ~uint64_t(0) : (uint64_t(1) << m) - 1; }
 inline int slot_width(int out_bits) { int w = 1; while (w < out_bits) w <<= 1; return w; }
 
-// Constant-time helpers (no branches on secret data).
-inline uint64_t ct_mask(uint64_t bit) { return uint64_t(0) - (bit & 1); }          // 0 or all ones
-inline uint64_t ct_eq(uint64_t a, uint64_t b) { uint64_t d = a ^ b; return 1 ^ ((d | (0 - d)) >> 63); }
+// Constant-time helpers (no branches on secret data). value_barrier hides a value from the
+// optimizer (an empty asm that "may change" it), so the compiler cannot prove that a mask is
+// 0 or all ones and rewrite a masked select into a conditional branch. Checked by
+// tests/cpp/ct_keygen.cpp under valgrind (scripts/check_cpp.sh, docs/kernels.md section 7).
+inline uint64_t value_barrier(uint64_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+  __asm__ volatile("" : "+r"(x));
+#endif
+  return x;
+}
+inline uint64_t ct_mask(uint64_t bit) { return value_barrier(uint64_t(0) - (bit & 1)); }  // 0 or all ones
+inline uint64_t ct_eq(uint64_t a, uint64_t b) {
+  const uint64_t d = a ^ b;
+  return value_barrier(1 ^ ((d | (0 - d)) >> 63));
+}
 inline Block ct_sel(uint64_t mask, Block if_set, Block if_clear) {
+  mask = value_barrier(mask);
   return Block{(if_set.lo & mask) | (if_clear.lo & ~mask), (if_set.hi & mask) | (if_clear.hi & ~mask)};
 }
-inline uint64_t ct_sel64(uint64_t mask, uint64_t if_set, uint64_t if_clear) { return (if_set & mask) | (if_clear & ~mask); }
+inline uint64_t ct_sel64(uint64_t mask, uint64_t if_set, uint64_t if_clear) {
+  mask = value_barrier(mask);
+  return (if_set & mask) | (if_clear & ~mask);
+}
 inline Block clear_low2(Block b) { return Block{b.lo & ~uint64_t(3), b.hi}; }
 
 // Slot j (width w) of a block as a 128-bit LE integer (public j).
