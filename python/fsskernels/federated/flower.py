@@ -179,17 +179,14 @@ class SecureFedAvg(_strategy_base()):
                 failures += 1
                 continue
             cid = int(msg.metadata.src_node_id)
-            meta = msg.content.config_records["secagg-meta"]
-            if int(meta["d"]) != d:
+            try:
+                parsed = self._parse_reply(msg, d)
+            except (KeyError, ValueError, TypeError):  # malformed reply: counted as a failed client
                 failures += 1
                 continue
-            vals = msg.content["secagg"]["masked"].numpy()
-            if "pattern" in meta:
-                masked[cid] = scatter(np.asarray(vals, np.uint64), decode_pattern(bytes(meta["pattern"]), d), d)
-                patterns[cid] = bytes(meta["pattern"])
-            else:
-                masked[cid] = np.asarray(vals, np.uint64)
-            sealed[cid] = bytes(meta["sealed-seed"])
+            masked[cid], sealed[cid] = parsed[0], parsed[1]
+            if parsed[2] is not None:
+                patterns[cid] = parsed[2]
             mets.append(dict(msg.content.metric_records.get("metrics", {})))
         if len(masked) < self.min_clients:  # too few survivors: keep the global adapter, reveal nothing
             info = {"secagg-clients": len(masked), "secagg-failures": failures, "secagg-skipped": 1}
@@ -214,6 +211,23 @@ class SecureFedAvg(_strategy_base()):
         if self.on_round:
             self.on_round(server_round, dict(out))
         return unflatten_like(new, self._global), MetricRecord(out)
+
+    @staticmethod
+    def _parse_reply(msg, d: int):
+        """(dense masked vector (d + 1,), sealed seed, pattern or None); ValueError/KeyError if malformed."""
+        meta = msg.content.config_records["secagg-meta"]
+        if int(meta["d"]) != d:
+            raise ValueError("d: differs from the global adapter's size")
+        vals = np.asarray(msg.content["secagg"]["masked"].numpy())
+        if vals.dtype != np.uint64:
+            raise ValueError("masked: expected uint64")
+        sealed = bytes(meta["sealed-seed"])
+        if "pattern" in meta:
+            pattern = bytes(meta["pattern"])
+            return scatter(vals, decode_pattern(pattern, d), d), sealed, pattern
+        if vals.shape != (d + 1,):
+            raise ValueError("masked: wrong length")
+        return vals, sealed, None
 
     def configure_evaluate(self, server_round, arrays, config, grid):
         return []
