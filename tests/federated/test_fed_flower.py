@@ -89,3 +89,36 @@ def test_secure_fedavg_in_flower_simulation():
     d = sum(a * b for a, b in SHAPES)
     assert h[0]["secagg-upload-bytes"] == 8 * (d + 1) + 64  # masked vector + sealed seed
     assert h[1]["secagg-upload-bytes"] < h[0]["secagg-upload-bytes"]  # pruned
+
+
+def test_malformed_replies_are_rejected():
+    from types import SimpleNamespace
+
+    from flwr.app import Array, ArrayRecord, ConfigRecord, RecordDict
+
+    from fsskernels.federated.flower import SecureFedAvg
+    from fsskernels.federated.shares import share_update
+    from fsskernels.federated.sparse import share_sparse
+
+    d = 8
+    x = np.linspace(-1, 1, d)
+    good = share_update(x, 3)
+
+    def reply(masked, meta):
+        return SimpleNamespace(content=RecordDict({"secagg": ArrayRecord({"masked": Array(masked)}),
+                                                   "secagg-meta": ConfigRecord(meta)}))
+
+    v, s, p = SecureFedAvg._parse_reply(reply(good.masked, {"d": d, "sealed-seed": b"x" * 64}), d)
+    assert np.array_equal(v, good.masked) and s == b"x" * 64 and p is None
+    sp = share_sparse(x, 3, 0.5)
+    v, _, p = SecureFedAvg._parse_reply(reply(sp.masked, {"d": d, "sealed-seed": b"x" * 64, "pattern": sp.pattern}), d)
+    assert np.array_equal(v, sp.dense_masked()) and p == sp.pattern
+    bad = [reply(good.masked, {"d": d + 1, "sealed-seed": b"x" * 64}),          # wrong size
+           reply(good.masked[:-1], {"d": d, "sealed-seed": b"x" * 64}),        # truncated vector
+           reply(good.masked.view(np.int64), {"d": d, "sealed-seed": b"x"}),   # wrong dtype
+           reply(good.masked, {"d": d})]                                        # no sealed seed
+    for r in bad:
+        with pytest.raises((KeyError, ValueError)):
+            SecureFedAvg._parse_reply(r, d)
+    with pytest.raises(ValueError, match="aggregator0"):
+        SecureFedAvg(object())
