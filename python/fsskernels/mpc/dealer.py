@@ -348,4 +348,4 @@ class ReplicatedDealerSource:
         return self.dealer.generate(seq, kind, words)[party]
 
     def close(self, party: int) -> None:
-        pass
+        self.dealer.close()

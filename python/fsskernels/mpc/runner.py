@@ -59,6 +59,7 @@ def run_local(fn, *args, config: FixedPointConfig | None = None, seed: int | Non
         t.start()
     for t in threads:
         t.join()
+    source.dealer.close()  # zeroize the dealer's root key and frozen masks
     if errors[0] is not None or errors[1] is not None:
         # Prefer the root cause over the PeerError it provoked on the other side.
         roots = [e for e in errors if e is not None and not isinstance(e, PeerError)]

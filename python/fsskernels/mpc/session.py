@@ -215,12 +215,17 @@ class Session:
 
     # -- lifetime ---------------------------------------------------------------------------
     def close(self) -> None:
-        """Release the dealer stream (tells a remote dealer this party is done)."""
+        """Release the dealer stream (tells a remote dealer this party is done), flush and
+        close the channel, and wipe this party's CSPRNG key (best effort)."""
         if not self._closed:
             self._closed = True
-            src = getattr(self.material, "_source", None)
-            if src is not None and hasattr(src, "close") and self._broken is None:
-                src.close(self.party)
+            try:
+                src = getattr(self.material, "_source", None)
+                if src is not None and hasattr(src, "close") and self._broken is None:
+                    src.close(self.party)
+                self.channel.close()
+            finally:
+                self.rng.wipe()
 
     def __repr__(self) -> str:
         return f"Session(party={self.party}, frac_bits={self.frac_bits}, mul_bits={self.config.mul_bits}, device={self.device})"
