@@ -29,7 +29,8 @@ def sample_report() -> dict:
                         "git_commit": "abc123", "versions": {"torch": "2.13.0"}, "threads": {}},
         "load": {"loadavg_start": [1, 1, 1], "loadavg_end": [2, 2, 2], "other_busy_cores_avg": 1.1},
         "sections": {
-            "kernels": {"cases": [{"case": "fss_32_64", "status": "ok", "params": {}, "rows": [kernel_row]}],
+            "kernels": {"cases": [{"case": "fss_32_64", "status": "ok", "params": {}, "rows": [kernel_row],
+                                   "skipped_n": ["N=10000000: needs ~31 GiB"]}],
                         "peers": {"aes_ceiling": {"status": "ok", "blocks_per_s": {"ecb": 1.0e9}},
                                   "sycret": {"status": "ok", "rows": [
                                       {"scheme": "eq", "n": 100_000, "keygen_keys_per_s": 1.0e5,
@@ -83,6 +84,7 @@ def test_report_lists_skips_load_and_sections():
     md = report.render_report(sample_report())
     assert "gates/gelu (skipped): fsskernels.mpc.functional is not available yet" in md
     assert "agg peer tenseal (skipped): no network" in md
+    assert "kernels/fss_32_64 batch size N=10000000: needs ~31 GiB" in md
     assert "machine was shared and loaded" in md
     assert _cells(md, "lora_step") == ["lora_step", "softmax", "1.5 s", "2 MB", "7"]
     assert _cells(md, "CrypTen 0.4.1")[2:6] == ["105 s [100 s-110 s]", "40 s / 65 s", "1.7 GB", "245"]
@@ -103,6 +105,7 @@ def test_readme_tables_from_a_report_file(tmp_path, capsys):
     assert "not a fsskernels bench report" in capsys.readouterr().err
     with pytest.raises(ValueError, match="report"):
         report.load_report(str(tmp_path / "missing.json"))
+    assert main(["--render", str(bad)]) == 2
 
 
 def test_format_helpers():

@@ -4,6 +4,7 @@ beside real peers measured in the same run (docs/benchmarks.md).
     fsskernels bench [--quick] [--only kernels gates layer finetune agg] [--out DIR] [--reps N]
                      [--no-peers] [--no-peer-install] [--peer-scripts DIR] [--reuse-peers REPORT]
     fsskernels bench --readme-table REPORT.json      # README's benchmark tables, markdown on stdout
+    fsskernels bench --render REPORT.json            # rewrite report.md + plots from the JSON
     fsskernels bench kernels [...]                   # the detailed kernel table (1 and all cores)
 
 Writes DIR/report.json (every raw measurement, machine, CPU flags, AES path, threads, git commit,
@@ -162,7 +163,21 @@ def cmd_all(argv: list[str]) -> int:
                                                            "earlier report instead of measuring them again")
     ap.add_argument("--readme-table", metavar="REPORT", help="print README's benchmark tables from a report; "
                                                             "measure nothing")
+    ap.add_argument("--render", metavar="REPORT", help="rewrite report.md and the plots beside an existing "
+                                                      "report.json; measure nothing")
     a = ap.parse_args(argv)
+    if a.render:
+        try:
+            rep = report.load_report(a.render)
+        except ValueError as exc:
+            _log(str(exc))
+            return 2
+        out = os.path.dirname(os.path.abspath(a.render))
+        rep["plots"], _ = plots.write_plots(rep, out)
+        with open(os.path.join(out, "report.md"), "w") as f:
+            f.write(report.render_report(rep))
+        _log(f"[bench] rewrote {out}/report.md and {len(rep['plots'])} plot(s)")
+        return 0
     if a.readme_table:
         try:
             print(report.readme_tables(report.load_report(a.readme_table)), end="")

@@ -113,6 +113,9 @@ def render_kernels(rep: dict[str, Any]) -> str:
             f"AES ceiling (same run, one core, fixed-key ECB): {fmt_rate(ceil)} blocks/s. "
             "sycret 0.2.8 (same run, 1 thread) is 32-bit only: eq = DPF, le = DIF (x <= alpha), Z_2^32 outputs, "
             "compared with our DPF / DCF 32->64.")
+    skipped = [w for c in rep["sections"]["kernels"].get("cases", []) for w in c.get("skipped_n", [])]
+    if skipped:
+        note += " Not measured (memory): " + "; ".join(skipped) + "."
     return "### Kernels\n\n" + _md(header, body) + "\n\n" + note
 
 
@@ -243,6 +246,8 @@ def skipped_list(rep: dict[str, Any]) -> list[str]:
         for c in sec.get("cases", []):
             if c.get("status") != "ok":
                 out.append(f"{name}/{c['case']} ({c['status']}): {c.get('reason')}")
+            for w in c.get("skipped_n", []):
+                out.append(f"{name}/{c['case']} batch size {w}")
         for pname, p in (sec.get("peers") or {}).items():
             if p.get("status") not in ("ok",):
                 out.append(f"{name} peer {pname} ({p.get('status')}): {p.get('reason')}")
