@@ -237,3 +237,43 @@ def test_certs_command(tmp_path, capsys):
     assert cli(["certs", "--out", str(tmp_path / "c"), "--role", "party1", "--force"]) == 0
     assert json.loads(capsys.readouterr().out)["sha256"]["party1"] != fps["party1"]
     assert make_certs(tmp_path / "o", roles=["dealer"], engine="openssl")["dealer"]
+
+
+def test_reproducer_over_sockets_fails_on_both_parties():
+    """Issue 16 item 3 over the network channel: party 0 reveals X to both, party 1 to party 0
+    only, then both reveal Y; party 1 used to return garbage without an error."""
+    port = free_port()
+
+    def prog(s):
+        X = mpc.share(s, torch.ones(4) if s.party == 0 else None, owner=0)
+        Y = mpc.share(s, torch.full((4,), 2.0) if s.party == 0 else None, owner=0)
+        X.reveal() if s.party == 0 else X.reveal(to=0)
+        return Y.reveal()
+
+    res = _run([lambda p=p: mpc.run_network(prog, party=p, port=port, dealer="replicated", seed=3, tls=False, timeout=10)
+                for p in (0, 1)])
+    assert isinstance(res[0][1], mpc.ProtocolMismatchError), res
+    assert isinstance(res[1][1], mpc.MpcError), res  # never a result
+
+
+def test_dealer_announcing_a_huge_piece_is_refused():
+    from fsskernels.mpc.dealer_service import RemoteDealerSource
+
+    class FakeLink:
+        def __init__(self, n):
+            self.msgs = [bytes(16), int(n).to_bytes(8, "little", signed=True)]
+
+        def recv(self, k):
+            import numpy as np
+
+            return np.frombuffer(self.msgs.pop(0), np.uint8)
+
+        def send(self, *parts):
+            pass
+
+    src = RemoteDealerSource(FakeLink(1 << 40), 0)
+    with pytest.raises(mpc.MaterialError, match="limit"):
+        src.fetch(0, 0, "triple", (0, 54))
+    src = RemoteDealerSource(FakeLink(-1), 0)
+    with pytest.raises(mpc.ProtocolMismatchError):
+        src.fetch(0, 0, "triple", (0, 54))
