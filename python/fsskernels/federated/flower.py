@@ -20,6 +20,12 @@ or any object with its ``aggregate`` method) for the seed sum over the same clie
 reveals only sum_i w_i delta_i and W; the new global adapter is global + sum / W. Failed or
 missing replies (dropped clients) are simply not in either sum.
 
+Heterogeneous ranks: with ``secure_share_mod(..., share="values")`` and
+``SecureFedAvg(mode="values", downlink=hetero.factor_downlink(r_max))`` clients share their dense
+LoRA products, the server reveals the weighted average product, and sends rank-r_max SVD factors
+that each client truncates to its own rank (``hetero.client_factors``). The content a client sends
+is built by the pure function ``share_reply_content`` (the mod is a thin wrapper).
+
 Security: semi-honest, aggregator 0 and the server do not collude; the public key is pinned on
 the client (never taken from the server's message). Sizes, the participant set, the per-client
 sparsity patterns (when pruning) and the non-weight metrics are public to the server.
@@ -61,49 +67,66 @@ def unflatten_like(vec: np.ndarray, record):
     return ArrayRecord(out)
 
 
-def secure_share_mod(agg0_public_key: bytes, frac_bits: int = 16, weight_key: str = WEIGHT_KEY):
-    """A Flower mod (msg, context, call_next) -> Message that shares the train reply's update."""
+def share_reply_content(arrays, metrics: dict, *, global_arrays=None, context: str, agg0_public_key: bytes,
+                        ratio: float = 0.0, frac_bits: int = 16, weight_key: str = WEIGHT_KEY):
+    """The RecordDict a client sends instead of its train reply (pure function, used by the mod).
+
+    arrays: the reply's ArrayRecord; global_arrays: the ArrayRecord the server sent (share the
+    update arrays - global) or None (share the arrays themselves, "values" mode, e.g. the dense
+    LoRA products of ``hetero``); metrics: the reply's metrics with the integer weight under
+    ``weight_key`` (removed: the weight is shared, not sent)."""
+    from flwr.app import Array, ArrayRecord, ConfigRecord, MetricRecord, RecordDict
+
+    t0 = time.perf_counter()
+    vec = flatten_record(arrays)
+    if global_arrays is not None:
+        g = flatten_record(global_arrays)
+        if vec.size != g.size:
+            raise ValueError("arrays: the trained adapter's size differs from the global one")
+        vec = vec - g
+    metrics = dict(metrics)
+    if weight_key not in metrics:
+        raise ValueError(f"metrics: the train reply has no '{weight_key}' weight")
+    weight = check_weight(int(metrics.pop(weight_key)), weight_key)
+    meta = {"d": int(vec.size)}
+    if ratio > 0:
+        sh = share_sparse(vec, weight, ratio, frac_bits)
+        meta["pattern"] = sh.pattern
+    else:
+        sh = share_update(vec, weight, frac_bits)
+    meta["sealed-seed"] = seal_seed(sh.seed, agg0_public_key, context)
+    metrics["secagg-share-s"] = time.perf_counter() - t0
+    metrics["secagg-upload-bytes"] = int(sh.upload_bytes + len(meta["sealed-seed"]) - 16)
+    return RecordDict({"secagg": ArrayRecord({"masked": Array(sh.masked)}), "secagg-meta": ConfigRecord(meta),
+                       "metrics": MetricRecord(metrics)})
+
+
+def secure_share_mod(agg0_public_key: bytes, frac_bits: int = 16, weight_key: str = WEIGHT_KEY, share: str = "delta"):
+    """A Flower mod (msg, context, call_next) -> Message that shares the train reply:
+    share="delta" (default) the update (reply arrays - received arrays), share="values" the
+    reply arrays themselves (heterogeneous ranks: dense products)."""
     if not isinstance(agg0_public_key, (bytes, bytearray)) or len(agg0_public_key) != 32:
         raise ValueError("agg0_public_key: expected the 32-byte X25519 key of aggregator 0")
+    if share not in ("delta", "values"):
+        raise ValueError(f"share: expected 'delta' or 'values', got {share!r}")
     pk = bytes(agg0_public_key)
 
     def mod(msg, ctxt, call_next):
-        from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MessageType, MetricRecord, RecordDict
+        from flwr.app import ConfigRecord, Message, MessageType, MetricRecord
 
         if msg.metadata.message_type.split(".")[0] != MessageType.TRAIN:
             return call_next(msg, ctxt)
         config = msg.content.config_records.get("config", ConfigRecord())
         if "secagg-context" not in config:
             raise ValueError("message: no 'secagg-context' in the train config (is the server SecureFedAvg?)")
-        context = str(config["secagg-context"])
-        ratio = float(config.get("prune-ratio", 0.0))
-        global_vec = flatten_record(msg.content["arrays"])
+        received = msg.content["arrays"] if share == "delta" else None
         reply = call_next(msg, ctxt)
         if reply.has_error():
             return reply
-        t0 = time.perf_counter()
-        local = flatten_record(reply.content["arrays"])
-        if local.size != global_vec.size:
-            raise ValueError("arrays: the trained adapter's size differs from the global one")
-        metrics = dict(reply.content.metric_records.get("metrics", MetricRecord()))
-        if weight_key not in metrics:
-            raise ValueError(f"metrics: the train reply has no '{weight_key}' weight")
-        weight = check_weight(int(metrics.pop(weight_key)), weight_key)
-        delta = local - global_vec
-        meta = {"d": int(delta.size)}
-        if ratio > 0:
-            sh = share_sparse(delta, weight, ratio, frac_bits)
-            meta["pattern"] = sh.pattern
-        else:
-            sh = share_update(delta, weight, frac_bits)
-        meta["sealed-seed"] = seal_seed(sh.seed, pk, context)
-        metrics["secagg-share-s"] = time.perf_counter() - t0
-        metrics["secagg-upload-bytes"] = int(sh.upload_bytes + len(meta["sealed-seed"]) - 16)
-        content = RecordDict({
-            "secagg": ArrayRecord({"masked": Array(sh.masked)}),
-            "secagg-meta": ConfigRecord(meta),
-            "metrics": MetricRecord(metrics),
-        })
+        content = share_reply_content(reply.content["arrays"], reply.content.metric_records.get("metrics", MetricRecord()),
+                                      global_arrays=received, context=str(config["secagg-context"]),
+                                      agg0_public_key=pk, ratio=float(config.get("prune-ratio", 0.0)),
+                                      frac_bits=frac_bits, weight_key=weight_key)
         return Message(content, reply_to=msg)
 
     return mod
@@ -123,16 +146,25 @@ class SecureFedAvg(_strategy_base()):
     many nodes are connected before sampling (default min_clients).
     prune_schedule: None, or a callable round -> ratio in [0, 1) (e.g. ``sparse.prune_ratio``
     with total rounds bound), sent to clients each round.
+    mode: "delta" (clients share updates; new global = global + average update) or "values"
+    (clients share values laid out like the global arrays, e.g. dense LoRA products; new
+    global = their weighted average); pair it with the mod's ``share``.
+    downlink: optional callable ArrayRecord -> ArrayRecord applied to the global arrays before
+    they are sent (e.g. ``hetero.factor_downlink``: products -> rank-r_max factors).
     """
 
     def __init__(self, aggregator0, *, min_clients: int = 2, min_available: int | None = None,
-                 fraction_train: float = 1.0,
-                 frac_bits: int = 16, prune_schedule=None, on_round=None) -> None:
+                 fraction_train: float = 1.0, frac_bits: int = 16, prune_schedule=None, on_round=None,
+                 mode: str = "delta", downlink=None) -> None:
         if not hasattr(aggregator0, "aggregate"):
             raise ValueError("aggregator0: expected an object with aggregate(context, sealed, n, patterns)")
         if not 0.0 < float(fraction_train) <= 1.0:
             raise ValueError("fraction_train: expected a number in (0, 1]")
+        if mode not in ("delta", "values"):
+            raise ValueError(f"mode: expected 'delta' or 'values', got {mode!r}")
         self.aggregator0 = aggregator0
+        self.mode = mode
+        self.downlink = downlink
         self.min_clients = int(min_clients)
         self.min_available = max(self.min_clients, int(min_available or 0))  # wait for this many nodes
         self.fraction_train = float(fraction_train)
@@ -160,11 +192,12 @@ class SecureFedAvg(_strategy_base()):
         size = max(int(len(nodes) * self.fraction_train), self.min_clients)
         node_ids, _ = sample_nodes(grid, self.min_available, size)
         self._global = arrays
+        sent = self.downlink(arrays) if self.downlink else arrays
         cfg = ConfigRecord(dict(config))
         cfg["server-round"] = server_round
         cfg["secagg-context"] = self.context(server_round)
         cfg["prune-ratio"] = float(self.prune_schedule(server_round)) if self.prune_schedule else 0.0
-        rec = RecordDict({"arrays": arrays, "config": cfg})
+        rec = RecordDict({"arrays": sent, "config": cfg})
         return [Message(content=rec, message_type=MessageType.TRAIN, dst_node_id=n) for n in node_ids]
 
     def aggregate_train(self, server_round, replies):
@@ -199,7 +232,7 @@ class SecureFedAvg(_strategy_base()):
         t2 = time.perf_counter()
         s1 = masked_sum(masked, included, d + 1)
         wsum, total = reveal(s0, s1, self.frac_bits)
-        new = flatten_record(self._global) + wsum / total
+        new = wsum / total if self.mode == "values" else flatten_record(self._global) + wsum / total
         t3 = time.perf_counter()
         out = {"secagg-clients": len(included), "secagg-failures": failures, "secagg-total-weight": total,
                "secagg-server-s": (t1 - t0) + (t3 - t2), "secagg-agg0-s": t2 - t1}

@@ -79,3 +79,43 @@ def redistribute(avg_products: dict, rank: int, scaling: float = 1.0) -> dict:
 def product_upload_values(shapes) -> int:
     """Ring values a client uploads for the products of modules with the given (out, in) shapes."""
     return sum(int(o) * int(i) for o, i in shapes) + 1  # + the weight slot
+
+
+def factor_downlink(max_rank: int):
+    """A ``SecureFedAvg(downlink=...)`` hook: ArrayRecord of average products {name: P} ->
+    ArrayRecord {name + ".B": U_r sqrt(S_r), name + ".A": sqrt(S_r) V_r^T} with r = max_rank
+    (capped at min(out, in)); r_max (out + in) values per module go down instead of out x in."""
+    if isinstance(max_rank, bool) or not isinstance(max_rank, numbers.Integral) or max_rank < 1:
+        raise ValueError(f"max_rank: expected a positive integer, got {max_rank!r}")
+
+    def downlink(record):
+        from flwr.app import Array, ArrayRecord
+
+        out = {}
+        for name, arr in record.items():
+            P = np.asarray(arr.numpy(), np.float64)
+            B, A = factorize(P, min(int(max_rank), min(P.shape)))
+            out[name + ".B"], out[name + ".A"] = Array(B), Array(A)
+        return ArrayRecord(out)
+
+    return downlink
+
+
+def client_factors(record, rank: int, scaling: float = 1.0) -> dict:
+    """A client's rank-``rank`` factors from a ``factor_downlink`` record: name -> (B, A) with
+    scaling * B @ A = the best rank-``rank`` approximation of the average product (the SVD
+    factors are ordered, so truncating rank-r_max factors is the rank-r truncation)."""
+    arrays = {k: np.asarray(v.numpy(), np.float64) for k, v in record.items()}
+    out = {}
+    for key in arrays:
+        if not key.endswith(".B"):
+            continue
+        name = key[:-2]
+        B, A = arrays[key], arrays[name + ".A"]
+        if isinstance(rank, bool) or not isinstance(rank, numbers.Integral) or not 1 <= rank <= B.shape[1]:
+            raise ValueError(f"rank: expected an integer in 1..{B.shape[1]}, got {rank!r}")
+        if not float(scaling) > 0:
+            raise ValueError("scaling: must be positive")
+        root = 1.0 / np.sqrt(float(scaling))
+        out[name] = (B[:, :rank] * root, A[:rank] * root)
+    return out
