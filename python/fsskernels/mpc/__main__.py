@@ -103,7 +103,10 @@ def main(argv=None) -> int:
             torch.set_num_threads(a.threads)
             fsskernels.set_num_threads(a.threads)
 
-        n = serve(a.host, a.port, seed=a.seed, timeout=a.timeout, log=print if a.verbose else None, tls=tls)
+        try:
+            n = serve(a.host, a.port, seed=a.seed, timeout=a.timeout, log=print if a.verbose else None, tls=tls)
+        except ValueError as exc:  # bad address, port or certificates: one line, exit 2
+            ap.error(str(exc))
         print(json.dumps({"dealer": "done", "pieces": n}), flush=True)
         return 0
     import torch
@@ -114,8 +117,12 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(a.threads)
     fsskernels.set_num_threads(a.threads)
-    res = run_network(_demo, *a.shape, a.reps, party=a.party, host=a.host, port=a.port, dealer=a.dealer, seed=a.seed,
-                      timeout=a.timeout, tls=tls, dealer_host=a.dealer_host, dealer_port=a.dealer_port)
+    try:
+        res = run_network(_demo, *a.shape, a.reps, party=a.party, host=a.host, port=a.port, dealer=a.dealer,
+                          seed=a.seed,
+                          timeout=a.timeout, tls=tls, dealer_host=a.dealer_host, dealer_port=a.dealer_port)
+    except ValueError as exc:
+        ap.error(str(exc))
     print(json.dumps({"party": a.party, **res}), flush=True)
     return 0
 
