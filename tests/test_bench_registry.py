@@ -201,3 +201,34 @@ def test_cli_runs_a_section_and_writes_the_report(tmp_path):
         assert k in env
     assert env["versions"]["torch"].startswith("2.")
     assert os.path.exists(out / "report.md") and "Skipped" in (out / "report.md").read_text()
+
+
+def test_peers_get_the_shapes_of_our_cases(scratch_registry, monkeypatch):
+    """The CrypTen scripts run on exactly the shapes of our cases (quick or full)."""
+    registry.register(Case("gates", "relu", lambda p, r: {}, params={"shape": [1_000_000]},
+                           quick_params={"shape": [4096]}, peer="crypten:relu"))
+    registry.register(Case("gates", "softmax_attn", lambda p, r: {}, params={"shape": [8, 12, 64, 64]},
+                           quick_params={"shape": [1, 2, 64, 64]}, peer="crypten:softmax_attn"))
+    registry.register(Case("layer", "encoder_layer_lora", lambda p, r: {}, params={"batch": 8, "seq": 64},
+                           quick_params={"batch": 1, "seq": 4}, peer="crypten:encoder_layer_lora"))
+    monkeypatch.setattr(peerenv, "scripts_dir", lambda explicit=None: (peerenv.Path("/peers"), "test"))
+    monkeypatch.setattr(peerenv, "ensure", lambda name, install=True, log=print: (f"/venv/{name}/python", "ok"))
+    calls = []
+
+    def fake_run(py, script, args, timeout):
+        calls.append((py, script.name, args))
+        return [{"case": "x"}], ""
+
+    monkeypatch.setattr(peerenv, "run_script", fake_run)
+    quiet = dict(log=lambda m: None)
+    res = sections.peers_gates(registry.cases("gates"), sections.Options(quick=True, peer_reps=2, **quiet))
+    assert res["crypten"]["status"] == "ok"
+    assert calls[-1] == ("/venv/crypten/python", "crypten_gates.py",
+                         ["--reps", "2", "--threads-per-party", "1", "--shape", "relu=4096",
+                          "--shape", "softmax_attn=1x2x64x64", "--only", "relu", "softmax_attn"])
+    sections.peers_gates(registry.cases("gates"), sections.Options(quick=False, peer_reps=3, **quiet))
+    assert calls[-1][2][5:9] == ["relu=1000000", "--shape", "softmax_attn=8x12x64x64", "--only"]
+    sections.peers_layer(registry.cases("layer"), sections.Options(quick=False, peer_reps=3, **quiet))
+    assert calls[-1][1:] == ("crypten_layer.py", ["--batch", "8", "--seq", "64", "--reps", "2", "--warmup", "1"])
+    sections.peers_layer(registry.cases("layer"), sections.Options(quick=True, **quiet))
+    assert calls[-1][2] == ["--batch", "1", "--seq", "4", "--reps", "1", "--warmup", "0"]
