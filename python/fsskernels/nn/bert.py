@@ -236,13 +236,40 @@ class PrivateBertClassifier(Module):
             h = self.bert.encoder(x, mask_add)
             return self.classifier(self.dropout(self.bert.pooler(h)))
 
-    def backward(self, dlogits: SharedTensor) -> None:
-        """Adds the gradients of every trainable Param (``.grad``) for the last forward."""
+    def backward(self, dlogits: SharedTensor, grad_scale_bits: int = 0) -> None:
+        """Adds the gradients of every trainable Param (``.grad``) for the last forward.
+
+        grad_scale_bits = k > 0: loss scaling. The backward runs on 2^k dlogits (an exact,
+        local integer product) and the new gradients are divided by 2^k at the end (one
+        truncation round for all of them together). Small gradients then keep k more bits
+        over the fixed-point resolution 2^-f: on a MiniLM layer, an upstream gradient of
+        std 0.01 gives ~3% relative error in the LoRA gradients without scaling and ~0.1%
+        at 100x. Precondition: the scaled backward values stay inside the gates' domains
+        and the product range (|values| < 2^10 is safe at the defaults)."""
+        if isinstance(grad_scale_bits, bool) or not isinstance(grad_scale_bits, int) or not 0 <= grad_scale_bits <= 12:
+            raise ValueError(f"grad_scale_bits: must be an integer in 0..12, got {grad_scale_bits!r}")
         s = self.session
+        params = self.parameters()
+        before = {n: p.grad for n, p in params.items()}
+        if grad_scale_bits:
+            for p in params.values():
+                p.grad = None
+            dlogits = dlogits * (1 << grad_scale_bits)
         with s.protocol("backward"):
             g = self.dropout.backward(self.classifier.backward(dlogits))
             g = self.bert.pooler.backward(g)
             self.bert.encoder.backward(g, need_input_grad=False)
+            if grad_scale_bits:
+                names = list(params)
+                flat = mpc.cat([params[n].grad.reshape(-1) for n in names]) * (1.0 / (1 << grad_scale_bits))
+                i = 0
+                for n in names:
+                    p = params[n]
+                    k = p.value.numel()
+                    p.grad = flat[i:i + k].reshape(*p.value.shape)
+                    i += k
+                    if before[n] is not None:
+                        p.grad = p.grad + before[n]
 
     # -- adapters ------------------------------------------------------------------------
     def trainable(self, style: str = "peft") -> dict:
