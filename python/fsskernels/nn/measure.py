@@ -138,6 +138,8 @@ def main(argv=None) -> dict:
         "private_forward_s": round(tf, 3), "private_backward_s": round(tb, 3),
         "plaintext_fp32_forward_s": round(pf, 4), "plaintext_fp32_backward_s": round(pb, 4),
         "bytes_total": st["total"]["bytes"], "rounds_total": st["total"]["rounds"],
+        "link_time_s (rounds x latency + bytes / bandwidth, no compute)": {
+            k: round(mpc.project_time(st, k), 2) for k in ("lan", "wan200", "wan100")},
         **{f"{ph}_{c}": sum(v[c] for k, v in st["protocols"].items() if k.split("/")[0] == ph)
            for ph in ("forward", "backward") for c in ("bytes", "rounds")},
         "by_protocol": {k: {"bytes": v["bytes"], "rounds": v["rounds"]} for k, v in st["protocols"].items()},
