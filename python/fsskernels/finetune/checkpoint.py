@@ -10,7 +10,8 @@ metadata (str -> str) holding the header:
   config  TrainConfig.fingerprint()            frac_bits, opt_t, names (JSON list), log (JSON)
 
 Writes are atomic: a temp file in the same directory, flush + fsync, ``os.replace``, fsync of
-the directory. A SIGKILL at any moment leaves either the previous checkpoint or the new one,
+the directory; the file it replaces is kept as ``party<p>.prev.safetensors`` (one older
+generation, so two parties that crashed between their two saves can meet at the same step). A SIGKILL at any moment leaves either the previous checkpoint or the new one,
 never a torn file. Loading validates every header field, the tensor names, dtypes and shapes,
 and refuses a checkpoint of another party, format version or configuration
 (``CheckpointError``, a ValueError). Never pickle.
@@ -35,8 +36,10 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be used (names the file and the field)."""
 
 
-def path_for(directory, party: int) -> pathlib.Path:
-    return pathlib.Path(directory) / f"party{party}.safetensors"
+def path_for(directory, party: int, which: str = "latest") -> pathlib.Path:
+    if which not in ("latest", "prev"):
+        raise ValueError(f"which: 'latest' or 'prev', got {which!r}")
+    return pathlib.Path(directory) / (f"party{party}.safetensors" if which == "latest" else f"party{party}.prev.safetensors")
 
 
 def _fsync_dir(d: pathlib.Path) -> None:
@@ -89,6 +92,8 @@ def save(directory, party: int, *, step: int, fingerprint: str, params: dict, op
             "opt_t": str(int(opt_state["t"])), "names": json.dumps(list(params)), "log": json.dumps(log or {})}
     data = save(tensors, metadata=meta)
     p = path_for(directory, party)
+    if p.exists():  # keep one older generation: the peer may not have reached this step yet
+        os.replace(p, path_for(directory, party, "prev"))
     atomic_write_bytes(p, data)
     return p
 
@@ -100,14 +105,20 @@ def _ring(t, name) -> torch.Tensor:
     return t.detach().cpu().contiguous()
 
 
-def load(directory, party: int, *, fingerprint: str | None = None, shapes: dict | None = None) -> dict:
-    """The checkpoint of ``party`` in ``directory`` or None if there is none.
+def load(directory, party: int, *, fingerprint: str | None = None, shapes: dict | None = None,
+         which: str = "latest") -> dict:
+    """The checkpoint of ``party`` in ``directory`` or None if there is none. ``which``: the
+    latest one (falls back to the previous generation if a crash hit between the two renames
+    of ``save``) or the previous generation.
     Returns {'step', 'params' (name -> int64), 'opt' (state_dict form), 'log', 'frac_bits'}."""
     from safetensors import SafetensorError, safe_open
 
-    p = path_for(directory, party)
+    p = path_for(directory, party, which)
     if not p.exists():
-        return None
+        if which == "latest" and path_for(directory, party, "prev").exists():
+            p = path_for(directory, party, "prev")
+        else:
+            return None
     try:
         with safe_open(str(p), framework="pt") as f:
             meta = f.metadata() or {}

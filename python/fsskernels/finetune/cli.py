@@ -50,7 +50,11 @@ def parser() -> argparse.ArgumentParser:
     a("--role", choices=["local", "client", "server", "dealer"], default="local",
       help="local (default: everything in this process) or one of three processes")
     a("--host", default="127.0.0.1", help="party 0's rendezvous host for --role")
-    a("--port", type=int, default=29700, help="base port for --role (segment k uses port + k)")
+    a("--port", type=int, default=29700, help="base port for --role: segment k uses port + 2k (client) and port + 2k + 1 (dealer)")
+    a("--dealer-host", default=None, help="--role: the dealer's address (default: --host)")
+    a("--certs", default=None, metavar="DIR",
+      help="--role: TLS 1.3 with the pinned certificates in DIR (python -m fsskernels.mpc certs --out DIR)")
+    a("--plaintext", action="store_true", help="--role: unencrypted links, allowed on loopback only")
     a("--timeout", type=float, default=600.0, help="seconds before a silent peer counts as dead (default 600)")
     a("--device", default="cpu", help="where shares live: cpu (default) or cuda")
     a("--federated", type=int, default=0, metavar="K", help="PriFFT federated: K clients with disjoint shards")

@@ -134,11 +134,21 @@ def _load(adir, mdir):
     return load_exported(adir, mdir)
 
 
+def _tls(args):
+    if args.certs and args.plaintext:
+        raise ValueError("certs: give either --certs DIR or --plaintext, not both")
+    if not args.certs and not args.plaintext:
+        raise ValueError("certs: --role needs --certs DIR (TLS; python -m fsskernels.mpc certs --out DIR) "
+                         "or --plaintext (loopback only)")
+    return args.certs if args.certs else False
+
+
 def _role(cfg, args, out) -> int:
     role = args.role
+    tls = _tls(args)
     if role == "dealer":
-        n = run.run_dealer_role(cfg, args.host, args.port, out, checkpoint_every=args.checkpoint_every,
-                                resume=args.resume, dealer_seed=args.dealer_seed, timeout=args.timeout)
+        n = run.run_dealer_role(cfg, args.dealer_host or args.host, args.port, out, checkpoint_every=args.checkpoint_every,
+                                resume=args.resume, dealer_seed=args.dealer_seed, timeout=args.timeout, tls=tls)
         print(json.dumps({"role": "dealer", "pieces_served": n}))
         return 0
     mdir = hf.resolve_model_dir(cfg.model)
@@ -170,7 +180,7 @@ def _role(cfg, args, out) -> int:
     t0 = time.perf_counter()
     final = run.run_private_role(cfg, st, party, args.host, args.port, out, checkpoint_every=args.checkpoint_every,
                                  resume=args.resume, dealer_seed=args.dealer_seed, on_step=on_step, timeout=args.timeout,
-                                 device=args.device)
+                                 device=args.device, tls=tls, dealer_host=args.dealer_host)
     if bar is not None:
         bar.close()
     res = {"role": role, "steps": st.step, "seconds": time.perf_counter() - t0,

@@ -5,7 +5,8 @@ segments (one process with two party threads, or one process per role), checkpoi
 server's model live in one process but are handed to their own party only; the twin runs
 first (same data, batch order, initial adapters, hyperparameters), then the private run.
 ``run_role(cfg, role, host, port, out, ...)``: one of three processes (client = party 0,
-server = party 1, dealer); segment k of the run uses port + k (a fresh session each).
+server = party 1, dealer); segment k of the run uses ports port + 2k (party 0) and
+port + 2k + 1 (dealer): a fresh session each.
 
 Secrecy of what is printed/logged: the client sees its loss per step and the held-out
 accuracy (both revealed to it only); the server sees bytes and time; the adapters are
@@ -80,8 +81,8 @@ def save_party(out, st: PartyState) -> None:
         ck.atomic_write_bytes(pathlib.Path(out) / "progress.json", json.dumps({"step": st.step}).encode())
 
 
-def load_party(out, st: PartyState) -> bool:
-    got = ck.load(out, st.party, fingerprint=st.cfg.fingerprint())
+def load_party(out, st: PartyState, which: str = "latest") -> bool:
+    got = ck.load(out, st.party, fingerprint=st.cfg.fingerprint(), which=which)
     if got is None:
         return False
     log = got["log"]
@@ -146,6 +147,9 @@ def run_private_local(cfg, states, out, *, checkpoint_every=None, resume=False, 
     k0 = 0
     if resume:
         loaded = [load_party(out, st) for st in states]
+        if all(loaded) and states[0].step != states[1].step:  # a crash between the two parties' saves
+            ahead = 0 if states[0].step > states[1].step else 1
+            loaded[ahead] = load_party(out, states[ahead], "prev")
         if loaded[0] != loaded[1] or (loaded[0] and states[0].step != states[1].step):
             raise ck.CheckpointError(f"resume: the parties' checkpoints in {out} do not match (one missing or different steps)")
         if loaded[0]:
@@ -159,7 +163,7 @@ def run_private_local(cfg, states, out, *, checkpoint_every=None, resume=False, 
         for st in states:
             st.log["segments"].append({"segment": k, "seconds": time.perf_counter() - t0})
         if entries[k] != "final":
-            for st in states:
+            for st in reversed(states):  # party 0 last: progress.json then names a step both have saved
                 save_party(out, st)
         else:
             final = res
@@ -169,8 +173,9 @@ def run_private_local(cfg, states, out, *, checkpoint_every=None, resume=False, 
 
 
 def run_private_role(cfg, st: PartyState, role_party: int, host, port, out, *, checkpoint_every=None, resume=False,
-                     dealer_seed=None, on_step=None, timeout=600.0, device="cpu"):
-    """This party's segments over the network (segment k on port + k, dealer process)."""
+                     dealer_seed=None, on_step=None, timeout=600.0, device="cpu", tls=None, dealer_host=None):
+    """This party's segments over the network: segment k's session has party 0 listening at
+    host:port + 2k and the dealer process at dealer_host (default host):port + 2k + 1."""
     entries, before = plan(cfg, checkpoint_every)
     k0 = 0
     if resume and load_party(out, st):
@@ -180,8 +185,9 @@ def run_private_role(cfg, st: PartyState, role_party: int, host, port, out, *, c
     states = {role_party: st}
     for k in range(k0, len(entries)):
         res = mpc.run_network(_segment_program, states, entries[k], reveal, on_step, party=role_party, host=host,
-                              port=port + k, dealer="process", seed=derive_seed(dealer_seed, k), timeout=timeout,
-                              connect_timeout=timeout, device=device)
+                              port=port + 2 * k, dealer_port=port + 2 * k + 1, dealer_host=dealer_host,
+                              dealer="process", seed=derive_seed(dealer_seed, k), timeout=timeout,
+                              connect_timeout=timeout, device=device, tls=tls)
         if entries[k] != "final":
             save_party(out, st)
         else:
@@ -189,12 +195,15 @@ def run_private_role(cfg, st: PartyState, role_party: int, host, port, out, *, c
     return final
 
 
-def run_dealer_role(cfg, host, port, out, *, checkpoint_every=None, resume=False, dealer_seed=None, timeout=600.0):
+def run_dealer_role(cfg, host, port, out, *, checkpoint_every=None, resume=False, dealer_seed=None, timeout=600.0,
+                    tls=None):
     from ..mpc.dealer_service import serve
 
     entries, before = plan(cfg, checkpoint_every)
     k0 = first_segment(entries, before, progress_step(out)) if resume else 0
     served = 0
     for k in range(k0, len(entries)):
-        served += serve(host, port + k, seed=derive_seed(dealer_seed, k), timeout=timeout, connect_timeout=timeout)
+        served += serve(host, port + 2 * k + 1, seed=derive_seed(dealer_seed, k), timeout=timeout,
+                        connect_timeout=timeout,
+                        tls=tls)
     return served
