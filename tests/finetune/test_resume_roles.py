@@ -50,11 +50,19 @@ def _same_shares(a, b):
     return all(set(x) == set(y) and all(torch.equal(x[k], y[k]) for k in x) for x, y in zip(a, b))
 
 
-def test_sigkill_then_resume_is_bit_identical(tiny, tmp_path):
+@pytest.fixture(scope="module")
+def reference_run(tiny, tmp_path_factory):
+    """One uninterrupted single-process run (the reference of both tests)."""
     model, csv = tiny
-    ref = tmp_path / "ref"
+    ref = tmp_path_factory.mktemp("ref")
     r = subprocess.run(_cmd(model, csv, ref), env=_env(), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
+    return ref
+
+
+def test_sigkill_then_resume_is_bit_identical(tiny, reference_run, tmp_path):
+    model, csv = tiny
+    ref = reference_run
     run = tmp_path / "run"
     proc = subprocess.Popen(_cmd(model, csv, run), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     prog = run / "progress.json"
@@ -74,16 +82,11 @@ def test_sigkill_then_resume_is_bit_identical(tiny, tmp_path):
     r = subprocess.run(_cmd(model, csv, run, "--resume"), env=_env(), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert _adapter_bytes(run) == _adapter_bytes(ref)
+    # the shares (not only the revealed values, which exact truncation makes deterministic) are identical:
+    # the resumed segments used the same dealer material and party randomness as the uninterrupted run
     assert _same_shares(_shares(run), _shares(ref))
-    # a fresh run with another dealer seed gives other shares (the comparison can fail); the revealed values
-    # agree because every truncation is exact (deterministic floor) and the data, order and init are the same
-    other = tmp_path / "other"
-    cmd = _cmd(model, csv, other)
-    cmd[cmd.index("--dealer-seed") + 1] = "12"
-    r = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert not _same_shares(_shares(other), _shares(ref))
-    assert _adapter_bytes(other) == _adapter_bytes(ref)
+    segs = json.loads((run / "finetune_log.json").read_text())
+    assert segs["private"]["steps"] == 4
 
 
 def _free_port(span=16):
@@ -105,11 +108,9 @@ def _free_port(span=16):
     raise RuntimeError("no free port range")
 
 
-def test_three_processes_equal_one_process(tiny, tmp_path):
+def test_three_processes_equal_one_process(tiny, reference_run, tmp_path):
     model, csv = tiny
-    one = tmp_path / "one"
-    r = subprocess.run(_cmd(model, csv, one), env=_env(), capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-2000:]
+    one = reference_run
     net = tmp_path / "net"
     port = _free_port()
     procs = {role: subprocess.Popen(_cmd(model, csv, net, "--role", role, "--port", str(port), "--num-labels", "2",
