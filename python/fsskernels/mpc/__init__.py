@@ -25,9 +25,10 @@ from .session import FixedPointConfig, Session
 from .sharing import from_public, share
 from .stats import LINKS, project_time
 from .tensor import SharedTensor, cat, stack
+from .tls import TlsConfig
 
 __all__ = [
-    "FixedPointConfig", "FrozenMatrix", "LINKS", "MaterialError", "MaterialReuseError", "MpcError", "PeerError",
+    "FixedPointConfig", "FrozenMatrix", "TlsConfig", "LINKS", "MaterialError", "MaterialReuseError", "MpcError", "PeerError",
     "PeerTimeoutError", "ProtocolMismatchError", "Session", "SharedTensor", "cat", "freeze", "freeze_owned",
     "dealer_fss_keys", "from_public", "fss_keys", "local_sessions", "network_session", "project_time", "run_local", "run_network", "share", "stack",
 ]
