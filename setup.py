@@ -46,6 +46,42 @@ NVCC = _find_nvcc()
 BUILD_CUDA = CUDA_MODE == "ON" or (CUDA_MODE == "AUTO" and NVCC is not None)
 
 
+def _cache_entries(cache: Path) -> dict[str, str]:
+    entries: dict[str, str] = {}
+    for line in cache.read_text(errors="replace").splitlines():
+        if line.startswith(("//", "#")) or "=" not in line or ":" not in line.split("=", 1)[0]:
+            continue
+        key, value = line.split("=", 1)
+        entries[key.split(":", 1)[0]] = value
+    return entries
+
+
+def _reset_stale_cache(build_dir: Path, generator: str) -> None:
+    """Repeated and alternating installs (`pip install .`, `pip install ".[test]"`,
+    `pip install -e .`) share the in-tree build directory, but each isolated install brings
+    its own temporary cmake/ninja/pybind11. Keep the cache (and the compiled objects) when it
+    can be reused; drop the cache when the generator changed or the cmake that made it is
+    gone (CMake cannot switch generators in place). Object files under CMakeFiles/ are only
+    removed in the generator case, where CMake requires it."""
+    cache = build_dir / "CMakeCache.txt"
+    if not cache.exists():
+        return
+    entries = _cache_entries(cache)
+    cmake_now = shutil.which("cmake")
+    stale_generator = entries.get("CMAKE_GENERATOR", generator) != generator
+    cached_cmake = entries.get("CMAKE_COMMAND", "")
+    stale_cmake = bool(cached_cmake) and not os.path.exists(cached_cmake)
+    if stale_generator:
+        cache.unlink()
+        shutil.rmtree(build_dir / "CMakeFiles", ignore_errors=True)
+        for name in ("build.ninja", ".ninja_log", ".ninja_deps", "Makefile", "cmake_install.cmake"):
+            (build_dir / name).unlink(missing_ok=True)
+    elif stale_cmake and cmake_now and os.path.realpath(cmake_now) != os.path.realpath(cached_cmake):
+        # Same generator, another cmake binary: reconfigure from scratch but keep objects
+        # (ninja rebuilds only what changed, e.g. files including the new pybind11 headers).
+        cache.unlink()
+
+
 class CMakeBuild(build_ext):
     """One CMake run builds every declared module (_C, and _C_cuda when CUDA is built);
     declaring both lets setuptools place both, in regular and editable installs."""
@@ -76,8 +112,14 @@ class CMakeBuild(build_ext):
         ]
         if BUILD_CUDA and NVCC:
             args.append(f"-DCMAKE_CUDA_COMPILER={NVCC}")
-        if shutil.which("ninja"):
-            args.append("-GNinja")
+        ninja = shutil.which("ninja")
+        generator = "Ninja" if ninja else "Unix Makefiles"
+        args.append(f"-G{generator}")
+        if ninja:
+            # Always name the make program of *this* build: pip's isolated build environments
+            # are temporary, and a cache pointing at a deleted one's ninja broke the next install.
+            args.append(f"-DCMAKE_MAKE_PROGRAM={ninja}")
+        _reset_stale_cache(build_dir, generator)
         jobs = os.environ.get("FSS_BUILD_JOBS", str(os.cpu_count() or 1))
         subprocess.run(["cmake", "-S", str(ROOT), "-B", str(build_dir), *args], check=True)
         subprocess.run(["cmake", "--build", str(build_dir), "--parallel", jobs], check=True)
