@@ -30,7 +30,7 @@ def _bar(total, desc, quiet):
     return tqdm(total=total, desc=desc, unit="step", file=sys.stderr, dynamic_ncols=True)
 
 
-def _private_summary(states, final, seconds, twin_before=None):
+def _private_summary(states, final, seconds):
     st0, st1 = states
     phases = {k: v for k, v in st0.stats.items() if not k.startswith("_")}
     for k, v in st1.stats.items():  # bytes seen by the server (its sent + received) add the other direction
@@ -40,7 +40,7 @@ def _private_summary(states, final, seconds, twin_before=None):
     total_bytes = sum(v["bytes"] for v in phases.values())
     total_rounds = sum(v["rounds"] for v in phases.values())
     out = {"losses": st0.log["losses"], "step_seconds": st0.log["step_seconds"], "step_bytes": st0.log["step_bytes"],
-           "acc_before": twin_before, "acc_after": None if final is None else final[0]["acc"], "seconds": seconds,
+           "acc_before": None, "acc_after": None if final is None else final[0]["acc"], "seconds": seconds,
            "bytes": total_bytes, "rounds": total_rounds, "phases": phases,
            "by_kind": report.by_kind(st0.stats.get("_protocols", {})), "steps": st0.step,
            "loss_revealed_to": "client"}
@@ -96,7 +96,7 @@ def run_command(args) -> int:
         bar.n = st0.step
         bar.close()
     seconds = time.perf_counter() - t0
-    summary["private"] = _private_summary((st0, st1), final, seconds, twin["acc_before"] if twin else None)
+    summary["private"] = _private_summary((st0, st1), final, seconds)
     summary["twin"] = twin
     reveal = run.REVEAL_PARTY[cfg.reveal_to]
     if reveal is not None:

@@ -167,10 +167,10 @@ def run_federated(cfg, K: int, R: int, out, *, dealer_seed=None, with_twin=True,
 
     (lg, acc, ad0), (_, _, ad1) = mpc.run_local(final_prog, seed=session_seed(), timeout=timeout)
     seconds = time.perf_counter() - t0
-    summary["private"] = {"losses": priv_losses, "acc_before": twin["acc_before"] if twin else None, "acc_after": acc,
+    summary["private"] = {"losses": priv_losses, "acc_before": None, "acc_after": acc,
                           "seconds": seconds, "rounds_log": per_round,
                           "bytes": sum(sum(r_["client_bytes"]) + r_["aggregation_bytes"] for r_ in per_round),
-                          "rounds": 0, "phases": {}, "by_kind": {}}
+                          "rounds": None, "phases": {}, "by_kind": {}}
     summary["twin"] = None if twin is None else {k: v for k, v in twin.items() if k != "final"}
     adapters = ad0 if reveal == 0 else ad1
     if adapters is not None:

@@ -67,7 +67,7 @@ def table(summary: dict) -> str:
         lines.append(f"{name:<{w}} {a:>20} {b:>22}")
 
     tw = (lambda k, f: f(t[k]) if t and t.get(k) is not None else "-")
-    row("held-out accuracy before", "-" if p.get("acc_before") is None else f"{p['acc_before']:.3f}",
+    row("held-out accuracy before", "(same init)" if p.get("acc_before") is None else f"{p['acc_before']:.3f}",
         tw("acc_before", lambda v: f"{v:.3f}"))
     row("held-out accuracy after", "-" if p.get("acc_after") is None else f"{p['acc_after']:.3f}",
         tw("acc_after", lambda v: f"{v:.3f}"))
@@ -75,7 +75,7 @@ def table(summary: dict) -> str:
         tw("losses", lambda v: f"{v[-1]:.4f}" if v else "-"))
     row("time (s)", f"{p.get('seconds', 0):.1f}", tw("seconds", lambda v: f"{v:.1f}"))
     row("bytes on the wire (both parties)", _fmt_bytes(p.get("bytes", 0)))
-    row("rounds", f"{p.get('rounds', 0):,}")
+    row("rounds", "-" if p.get("rounds") is None else f"{p['rounds']:,}")
     row("peak RSS of this process", f"{summary.get('peak_rss_mb', 0):,.0f} MB")
     if p.get("agreement") is not None:
         row("exported peft adapter == private", f"{100 * p['agreement']:.1f}% predictions")
