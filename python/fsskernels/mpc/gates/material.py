@@ -45,16 +45,11 @@ def _n_elems(shape) -> int:
     return int(np.prod(shape, dtype=np.int64)) if len(shape) else 1
 
 
-def _keys(rng, kind: str, alpha: np.ndarray, beta: np.ndarray, bits: int, out_bits: int) -> list:
-    """Both parties' raw key batches for points alpha (per-element payload beta)."""
-    import fsskernels
-
-    gen = fsskernels.dcf_gen if kind == "dcf" else fsskernels.dpf_gen
-    # Key generation randomness comes from this piece's dealer stream (a fresh CSPRNG-derived seed).
-    seed = int.from_bytes(rng.random_seed16(), "little")
-    k0, k1 = gen(np.ascontiguousarray(alpha, dtype=np.uint64), np.ascontiguousarray(beta, dtype=np.uint64),
-                 bits=bits, out_bits=out_bits, seed=seed)
-    return [(CODE_RAW, 8, np.frombuffer(k.to_bytes(), dtype=np.uint8)) for k in (k0, k1)]
+def _keys(dealer, rng, kind: str, alpha: np.ndarray, beta: np.ndarray, bits: int, out_bits: int) -> list:
+    """Both parties' raw key batches for points alpha (per-element payload beta), from the
+    dealer's internal keygen path (randomness from this piece's stream, never ``seed=``)."""
+    return dealer.keygen(rng, kind, np.ascontiguousarray(alpha, dtype=np.uint64),
+                         np.ascontiguousarray(beta, dtype=np.uint64), bits, out_bits)
 
 
 def _shared_mask(dealer, rng, shape, bits: int):
@@ -83,7 +78,7 @@ def _cmp_gen(dealer, rng, spec):
     m = r >> np.uint64(n - 1)
     em0, em1 = dealer.share_entry(rng, m, 64)
     beta = (np.uint64(1) - np.uint64(2) * m)  # wraps mod 2^64: 1 or 2^64 - 1
-    k0, k1 = _keys(rng, "dcf", _mask(r, n - 1), beta, n - 1, 64)
+    k0, k1 = _keys(dealer, rng, "dcf", _mask(r, n - 1), beta, n - 1, 64)
     return [[er0, em0, k0], [er1, em1, k1]]
 
 
@@ -106,7 +101,7 @@ def _trunc_x_gen(dealer, rng, spec, one_way: bool):
 
     r = _mask(expand_prg(halves[0][0][2][0], s, L) + expand_prg(halves[1][0][2][0], s, L), L)
     n = _n_elems(s)
-    k0, k1 = _keys(rng, "dcf", _mask(r, f).reshape(n), np.ones(n, np.uint64), f, 64)
+    k0, k1 = _keys(dealer, rng, "dcf", _mask(r, f).reshape(n), np.ones(n, np.uint64), f, 64)
     halves[0].append(k0)
     halves[1].append(k1)
     return halves
@@ -124,7 +119,7 @@ def _tr_gen(dealer, rng, spec):
     _check_bits("kept bits", n, 1, 64 - k)
     (er0, er1), r = _shared_mask(dealer, rng, (N,), k + n)
     eh0, eh1 = dealer.share_entry(rng, r >> np.uint64(k), n)
-    k0, k1 = _keys(rng, "dcf", _mask(r, k), np.ones(N, np.uint64), k, n)
+    k0, k1 = _keys(dealer, rng, "dcf", _mask(r, k), np.ones(N, np.uint64), k, n)
     return [[er0, eh0, k0], [er1, eh1, k1]]
 
 
@@ -138,7 +133,7 @@ def _lut_gen(dealer, rng, spec):
     n, N = spec
     _check_bits("table index bits", n, 1, 16)
     (er0, er1), r = _shared_mask(dealer, rng, (N,), n)
-    k0, k1 = _keys(rng, "dpf", r, np.ones(N, np.uint64), n, 64)
+    k0, k1 = _keys(dealer, rng, "dpf", r, np.ones(N, np.uint64), n, 64)
     return [[er0, k0], [er1, k1]]
 
 
