@@ -63,7 +63,7 @@ def softmax(x: SharedTensor, dim: int = -1, ctx=None) -> SharedTensor:
     n = x.shape[dim]
     with s.protocol("softmax"):
         z = x - amax(x, dim, keepdim=True)
-        e = exp(z)
+        e = exp(z, nonpositive=True)   # z = x - max <= 0 exactly
         S = e.sum(dim, keepdim=True)
         y = mul_to(e, reciprocal(S, domain=_row_domain(n)), s.frac_bits)
     if ctx is not None:
@@ -86,7 +86,7 @@ def log_softmax(x: SharedTensor, dim: int = -1, ctx=None) -> SharedTensor:
     n = x.shape[dim]
     with s.protocol("log_softmax"):
         z = x - amax(x, dim, keepdim=True)
-        e = exp(z)
+        e = exp(z, nonpositive=True)   # z = x - max <= 0 exactly
         S = e.sum(dim, keepdim=True)
         y = z - _log(S, domain=_row_domain(n))
         if ctx is not None:

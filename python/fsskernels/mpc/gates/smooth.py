@@ -126,10 +126,11 @@ def sigmoid(x: SharedTensor, ctx=None, bits: int = DEFAULT_CMP_BITS) -> SharedTe
     return _smooth(x, "sigmoid", ctx, bits)
 
 
-def exp(x: SharedTensor, ctx=None, bits: int = DEFAULT_CMP_BITS) -> SharedTensor:
+def exp(x: SharedTensor, ctx=None, bits: int = DEFAULT_CMP_BITS, nonpositive: bool = False) -> SharedTensor:
     """exp(x) for x <= 0 (0 below -16; positive inputs are clamped to 0.0625 - ulp: not
-    supported). Four rounds after the one-sided clamp (two): six."""
-    return _smooth(x, "exp", ctx, bits, lower=True, upper=True)
+    supported). Six rounds. ``nonpositive=True`` (the caller guarantees x <= 0, as softmax
+    does with x - max) skips the upper clamp: half the comparisons."""
+    return _smooth(x, "exp", ctx, bits, lower=True, upper=not nonpositive)
 
 
 def _deriv_backward(ctx, grad: SharedTensor, label: str) -> SharedTensor:
