@@ -85,6 +85,10 @@ def test_report_lists_skips_load_and_sections():
     assert "gates/gelu (skipped): fsskernels.mpc.functional is not available yet" in md
     assert "agg peer tenseal (skipped): no network" in md
     assert "kernels/fss_32_64 batch size N=10000000: needs ~31 GiB" in md
+    assert "reused" not in md
+    rep = sample_report()
+    rep["sections"]["gates"]["peers"]["crypten"]["reused_from"] = "old.json (2026-12-03)"
+    assert "gates crypten: old.json (2026-12-03)" in report.render_report(rep)
     assert "machine was shared and loaded" in md
     assert _cells(md, "lora_step") == ["lora_step", "softmax", "1.5 s", "2 MB", "7"]
     assert _cells(md, "CrypTen 0.4.1")[2:6] == ["105 s [100 s-110 s]", "40 s / 65 s", "1.7 GB", "245"]

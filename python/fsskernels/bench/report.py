@@ -188,7 +188,8 @@ def layer_table(rep: dict[str, Any]) -> str:
         ok = c.get("status") == "ok"
         tr = c.get("traffic", {}) if ok else {}
         body.append(["ours (fsskernels.nn)", f"{c['params'].get('batch')} x {c['params'].get('seq')}",
-                     fmt_spread(c.get("end_to_end")) if ok else f"skipped: {c.get('reason', '')}",
+                     f"{fmt_spread(c.get('end_to_end'))} end-to-end, {fmt_spread(c.get('online'))} online" if ok
+                     else f"skipped: {c.get('reason', '')}",
                      DASH, fmt_bytes(tr.get("bytes")) if ok else DASH, str(tr.get("rounds", DASH)) if ok else DASH,
                      f"{c.get('max_abs_err', float('nan')):.2g}" if ok else DASH, c.get("includes", DASH) if ok else DASH])
     if cr is not None:
@@ -271,6 +272,11 @@ def render_header(rep: dict[str, Any]) -> str:
         + (" (the machine was shared and loaded: compare ratios within this run only)"
            if (load.get("other_busy_cores_avg") or 0) > 0.2 else ""),
     ]
+    reused = sorted({f"{name} {pn}: {p['reused_from']}" for name, sec in rep.get("sections", {}).items()
+                     for pn, p in (sec.get("peers") or {}).items() if p.get("reused_from")})
+    if reused:
+        lines.append("- Peer figures reused from an earlier report of this session (not re-measured in this run): "
+                     + "; ".join(reused))
     return "\n".join(lines)
 
 
