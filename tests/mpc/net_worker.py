@@ -42,6 +42,10 @@ def program(s):
         "X": X, "mul": X * X, "matmul": X @ Y, "ring_mul": K * K, "frozen_owned": X @ W,
         "frozen_shared": X @ Wsh, "pmul": X * 0.3, "mean": X.mean(0), "trunc": X.trunc(3),
     }
+    import fsskernels.mpc.functional as MF  # FSS gates over the network too
+
+    out.update({"relu": MF.relu(X), "gelu": MF.gelu(X), "softmax": MF.softmax(X, -1),
+                "layer_norm": MF.layer_norm(X, (8,)), "lt": MF.lt(X, X * 0.5)})
     shares = {k: v.share.clone() for k, v in out.items()}
     plain = {k: v.reveal() for k, v in out.items()}
     return shares, plain, s.stats()
