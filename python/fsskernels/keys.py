@@ -193,7 +193,8 @@ class KeyBatch:
 
     def __repr__(self) -> str:
         return (f"KeyBatch(scheme={self.scheme!r}, party={self.party}, bits={self.bits}, "
-                f"out_bits={self.out_bits}, count={len(self)}, device={self.device!r})")
+                f"out_bits={self.out_bits}, count={len(self)}, device={self.device!r}"
+                + (", one_time=True" if self._one_time else "") + (", consumed=True" if self.consumed else "") + ")")
 
     def __getitem__(self, index: int | slice) -> "KeyBatch":
         n = len(self)
