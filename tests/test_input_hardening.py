@@ -65,6 +65,14 @@ def test_eval_all_output_bound():
         _C.dpf_eval_all(0, k0._buf)
 
 
+def test_ring_matmul_broadcast_size_is_bounded_before_allocation():
+    # (2^21, 1, 1) @ (1, 1, 2^20): inputs of a few MB, output 2^41 x 8 bytes -> ValueError.
+    a = np.broadcast_to(np.ones((1, 1, 1), np.uint64), (2**21, 1, 1))
+    b = np.ones((1, 1, 2**20), np.uint64)
+    with pytest.raises(ValueError, match="out: the broadcast product"):
+        fk.ring_matmul(a, b)
+
+
 # -- item 7: lists -------------------------------------------------------------------------
 def test_float_in_alpha_list_is_rejected_not_truncated():
     for gen in (fk.dcf_gen, fk.dpf_gen):

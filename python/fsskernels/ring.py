@@ -72,6 +72,12 @@ def ring_matmul(a: Any, b: Any) -> Any:
         ) from None
     nb = math.prod(batch)
     b_count = math.prod(b_batch)
+    # Broadcasting can ask for far more memory than the inputs hold: bound the arrays this
+    # call materializes (Python ints, no overflow) by the kernels' 2^40-byte buffer limit.
+    for name, elems in (("a", nb * m * k), ("b", (nb if b_count != 1 else 1) * k * n), ("out", nb * m * n)):
+        if 8 * elems > _C.MAX_BUFFER_BYTES:
+            raise ValueError(f"{name}: the broadcast product needs {8 * elems} bytes, above the 2^40-byte limit "
+                             f"(a: {tuple(a_np.shape)}, b: {tuple(b_np.shape)})")
 
     if b_count == 1 and nb == math.prod(a_batch):
         # One shared B: fold a's batch into the rows, one (nb*m, k) @ (k, n) product.
