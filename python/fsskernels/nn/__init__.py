@@ -14,7 +14,7 @@ Layers talk to the other party only through the runtime (fsskernels.mpc) and the
 from __future__ import annotations
 
 from .attention import SelfAttention, additive_mask
-from .bert import PrivateBertClassifier
+from .bert import LayerBuilder, PrivateBertClassifier
 from .bert_layer import Attention, BertLayer, Encoder, Intermediate, ResidualOutput
 from .embedding import Embeddings, dpf_one_hot
 from .gates import use_gates
@@ -26,7 +26,7 @@ from .module import Module, Param, Sequence
 
 __all__ = [
     "Attention", "BertLayer", "CrossEntropy", "Dropout", "Embeddings", "Encoder", "FrozenLinear", "GELU",
-    "Intermediate", "LayerNorm", "Linear", "LoRALinear", "LoraSettings", "Module", "Param", "PrivateBertClassifier",
+    "Intermediate", "LayerBuilder", "LayerNorm", "Linear", "LoRALinear", "LoraSettings", "Module", "Param", "PrivateBertClassifier",
     "ResidualOutput", "SelfAttention", "Sequence", "Tanh", "additive_mask", "dpf_one_hot", "from_peft_name",
     "share_labels", "to_peft_name", "use_gates",
 ]
