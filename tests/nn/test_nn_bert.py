@@ -131,3 +131,25 @@ def test_model_bad_arguments():
         nn.LoraSettings(r=0)
     with pytest.raises(ValueError, match="target_modules"):
         nn.LoraSettings(target_modules="query")
+
+
+def test_public_embedding_tables_relaxed_mode():
+    """public_embeddings=True (both parties hold the tables): same logits as transformers."""
+    import oracle_gates
+    from fsskernels.nn.gates import use_gates
+
+    cfg, pm, server_sd, init = _reference(1)
+    ids, mask, _ = _batch()
+    tables = {k[5:]: v for k, v in server_sd.items() if k.startswith("bert.embeddings.")}
+
+    def prog(s):
+        model = nn.PrivateBertClassifier(s, cfg, server_sd if s.party == 1 else None, lora=nn.LoraSettings(r=R, alpha=ALPHA),
+                                         init=init if s.party == 0 else None, public_embeddings=True,
+                                         public_tables=tables).eval()
+        emb, m = model.prepare(ids if s.party == 0 else None, mask if s.party == 0 else None, shape=(B, T))
+        return model.forward(emb, m).reveal()
+
+    with use_gates(oracle_gates):
+        logits, _ = mpc.run_local(prog, seed=12)
+    want = pm(input_ids=ids, attention_mask=mask).logits
+    assert (logits - want).abs().max().item() < 5e-3
