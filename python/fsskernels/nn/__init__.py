@@ -19,13 +19,13 @@ from .bert_layer import Attention, BertLayer, Encoder, Intermediate, ResidualOut
 from .embedding import Embeddings, dpf_one_hot
 from .gates import use_gates
 from .layers import GELU, Dropout, LayerNorm, Tanh
-from .linear import FrozenLinear, Linear, LoRALinear
+from .linear import FrozenLinear, FrozenSlice, FusedFrozenLinear, Linear, LoRALinear
 from .lora_config import LoraSettings, from_peft_name, to_peft_name
 from .loss import CrossEntropy, share_labels
 from .module import Module, Param, Sequence
 
 __all__ = [
-    "Attention", "BertLayer", "CrossEntropy", "Dropout", "Embeddings", "Encoder", "FrozenLinear", "GELU",
+    "Attention", "BertLayer", "CrossEntropy", "Dropout", "Embeddings", "Encoder", "FrozenLinear", "FrozenSlice", "FusedFrozenLinear", "GELU",
     "Intermediate", "LayerBuilder", "LayerNorm", "Linear", "LoRALinear", "LoraSettings", "Module", "Param", "PrivateBertClassifier",
     "ResidualOutput", "SelfAttention", "Sequence", "Tanh", "additive_mask", "dpf_one_hot", "from_peft_name",
     "share_labels", "to_peft_name", "use_gates",

@@ -23,6 +23,7 @@ import math
 from ..mpc.tensor import SharedTensor
 from .gates import gates
 from .layers import Dropout
+from .linear import FrozenSlice, LoRALinear
 from .module import Module
 
 DEFAULT_MASK_BIG = 64
@@ -66,9 +67,19 @@ class SelfAttention(Module):
             raise ValueError(f"x: expected (batch, seq, hidden), got shape {tuple(x.shape)}")
         MF = gates()
         c = 1.0 / math.sqrt(self.head_dim)
-        q = self._split(self.query(x) * c)
-        k = self._split(self.key(x))
-        v = self._split(self.value(x))
+        fused = self._fused()
+        if fused is not None:  # one frozen product for the three projections
+            outs = fused.forward_split(x)
+            for i, n in enumerate(("query", "key", "value")):
+                m = getattr(self, n)
+                if isinstance(m, LoRALinear):
+                    outs[i] = outs[i] + m.adapter_forward(x)
+            yq, yk, yv = outs
+        else:
+            yq, yk, yv = self.query(x), self.key(x), self.value(x)
+        q = self._split(yq * c)
+        k = self._split(yk)
+        v = self._split(yv)
         scores = q @ k.transpose(-1, -2)
         if mask_add is not None:
             scores = scores + mask_add
@@ -82,24 +93,45 @@ class SelfAttention(Module):
         """dx (None if not needed). Without need_input_grad, the branches of projections
         that have no trainable parameters are skipped (e.g. the key's in the first layer)."""
         st = self._pop()
-        need = {n: need_input_grad or bool(getattr(self, n).parameters()) for n in ("query", "key", "value")}
+        names = ("query", "key", "value")
+        need = {n: need_input_grad or bool(getattr(self, n).parameters()) for n in names}
         gc = self._split(g)
-        parts = []
+        grads = {}
         if need["query"] or need["key"]:
             dprobs = self.dropout.backward(gc @ st["v"].transpose(-1, -2))
             dscores = gates().softmax_backward(st["ctx"], dprobs)
             if need["query"]:
-                parts.append(self.query.backward(self._merge(dscores @ st["k"]) * st["c"], need_input_grad))
+                grads["query"] = self._merge(dscores @ st["k"]) * st["c"]
             if need["key"]:
-                parts.append(self.key.backward(self._merge(dscores.transpose(-1, -2) @ st["q"]), need_input_grad))
+                grads["key"] = self._merge(dscores.transpose(-1, -2) @ st["q"])
         else:
             self.dropout._pop()
         if need["value"]:
-            dv = st["probs_d"].transpose(-1, -2) @ gc
-            parts.append(self.value.backward(self._merge(dv), need_input_grad))
+            grads["value"] = self._merge(st["probs_d"].transpose(-1, -2) @ gc)
+        fused = self._fused()
+        parts = []
+        if fused is not None:
+            for n in names:
+                m = getattr(self, n)
+                if isinstance(m, LoRALinear) and n in grads:
+                    parts.append(m.adapter_backward(grads[n], need_input_grad))
+            if need_input_grad:
+                parts.append(fused.backward_cat([grads[n] for n in names]))
+        else:
+            parts = [getattr(self, n).backward(grads[n], need_input_grad) for n in names if n in grads]
         if not need_input_grad:
             return None
         out = parts[0]
         for p in parts[1:]:
             out = out + p
         return out
+
+    def _fused(self):
+        """The FusedFrozenLinear behind query, key and value (parts 0, 1, 2), or None."""
+        bases = [m.base if isinstance(m, LoRALinear) else m for m in (self.query, self.key, self.value)]
+        if not all(isinstance(b, FrozenSlice) for b in bases):
+            return None
+        f = bases[0].fused
+        if any(b.fused is not f for b in bases) or [b.index for b in bases] != [0, 1, 2]:
+            return None
+        return f

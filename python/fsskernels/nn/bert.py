@@ -25,7 +25,7 @@ from .attention import DEFAULT_MASK_BIG, SelfAttention, additive_mask
 from .bert_layer import Attention, BertLayer, Encoder, Intermediate, ResidualOutput
 from .embedding import Embeddings
 from .layers import Dropout, LayerNorm, Tanh
-from .linear import FrozenLinear, Linear, LoRALinear
+from .linear import FrozenLinear, FusedFrozenLinear, Linear, LoRALinear
 from .lora_config import PEFT_PREFIX, LoraSettings, from_peft_name, to_peft_name
 from .module import Module
 
@@ -107,6 +107,11 @@ class LayerBuilder:
     def linear(self, path, fin, fout):
         s = self.s
         base = FrozenLinear(s, fin, fout, self.W(f"{path}.weight"), self.W(f"{path}.bias"), owner=self.owner, name=path)
+        return self._wrap(path, base)
+
+    def _wrap(self, path, base):
+        """base, or a LoRALinear around it if ``path`` is a LoRA target."""
+        s = self.s
         if not self.lora.targets(path):
             return base
         full = f"bert.{path}"
@@ -122,8 +127,11 @@ class LayerBuilder:
         c, p = self.c, f"encoder.layer.{i}"
         d, inter, H = c.hidden_size, c.intermediate_size, c.num_attention_heads
         pdrop, adrop = float(c.hidden_dropout_prob), float(c.attention_probs_dropout_prob)
-        sa = SelfAttention(self.linear(f"{p}.attention.self.query", d, d), self.linear(f"{p}.attention.self.key", d, d),
-                           self.linear(f"{p}.attention.self.value", d, d), H, adrop)
+        qkv = [f"{p}.attention.self.{n}" for n in ("query", "key", "value")]
+        fused = FusedFrozenLinear(self.s, d, (d, d, d), None if self.sd is None else [self.W(f"{n}.weight") for n in qkv],
+                                  None if self.sd is None else [self.W(f"{n}.bias") for n in qkv], owner=self.owner,
+                                  name=f"{p}.attention.self.qkv")
+        sa = SelfAttention(*(self._wrap(n, fused.part(i)) for i, n in enumerate(qkv)), H, adrop)
         att = Attention(sa, ResidualOutput(self.linear(f"{p}.attention.output.dense", d, d),
                                            self.layer_norm(f"{p}.attention.output.LayerNorm"), pdrop))
         approx = "none" if getattr(c, "hidden_act", "gelu") == "gelu" else "tanh"

@@ -153,8 +153,15 @@ class LoRALinear(Module):
         return self.base.out_features
 
     def forward(self, x: SharedTensor) -> SharedTensor:
+        return self.base(x) + self.adapter_forward(x)
+
+    def backward(self, g: SharedTensor, need_input_grad: bool = True) -> SharedTensor | None:
+        dx = self.adapter_backward(g, need_input_grad)
+        return self.base.backward(g) + dx if need_input_grad else None
+
+    def adapter_forward(self, x: SharedTensor) -> SharedTensor:
+        """The adapter's term (alpha/r) B A dropout(x) alone (saves its backward state)."""
         MF = gates()
-        y = self.base(x)
         dctx = None
         if self.training and self.p > 0:
             dctx = MF.Ctx()
@@ -164,9 +171,10 @@ class LoRALinear(Module):
         h = xd @ self.lora_A.value.T
         hs = h * self._scale if self.scaling != 1.0 else h
         self._save(xd=xd, hs=hs, dctx=dctx)
-        return y + hs @ self.lora_B.value.T
+        return hs @ self.lora_B.value.T
 
-    def backward(self, g: SharedTensor, need_input_grad: bool = True) -> SharedTensor | None:
+    def adapter_backward(self, g: SharedTensor, need_input_grad: bool = True) -> SharedTensor | None:
+        """Accumulates dA, dB; returns the adapter's part of dx (None if not needed)."""
         st = self._pop()
         xd, hs, dctx = st["xd"], st["hs"], st["dctx"]
         gf = _flat(g)
@@ -179,4 +187,67 @@ class LoRALinear(Module):
         dxd = dh @ self.lora_A.value
         if dctx is not None:
             dxd = gates().dropout_backward(dctx, dxd)
-        return self.base.backward(g) + dxd
+        return dxd
+
+
+class FusedFrozenLinear(Module):
+    """Several frozen linears on the same input as one frozen matrix [W_1; W_2; ...]: one
+    product (one masked copy of x, 2 rounds) instead of one per linear, forward and
+    backward. Built from the owner's (out_i, in) weights and biases (None at the other
+    party); ``part(i)`` gives a FrozenSlice usable wherever a FrozenLinear is."""
+
+    def __init__(self, session, in_features: int, out_sizes, weights=None, biases=None, *, owner: int = 1,
+                 name: str = "fused") -> None:
+        super().__init__()
+        self.splits = [int(o) for o in out_sizes]
+        cat_w = cat_b = None
+        if session.party == owner:
+            if weights is None or biases is None or len(weights) != len(self.splits) or len(biases) != len(self.splits):
+                raise ValueError(f"{name}: party {owner} must pass one weight and one bias per part")
+            cat_w = torch.cat([torch.as_tensor(w, dtype=torch.float64) for w in weights], 0)
+            cat_b = torch.cat([torch.as_tensor(b, dtype=torch.float64) for b in biases], 0)
+        self.linear = FrozenLinear(session, in_features, sum(self.splits), cat_w, cat_b, owner=owner, name=name)
+
+    @property
+    def in_features(self) -> int:
+        return self.linear.in_features
+
+    def forward_split(self, x: SharedTensor) -> list:
+        y = self.linear(x)
+        out, i = [], 0
+        for n in self.splits:
+            out.append(y[..., i:i + n])
+            i += n
+        return out
+
+    def backward_cat(self, grads) -> SharedTensor:
+        """dx for the gradients of every part (one frozen product)."""
+        from .. import mpc
+
+        return self.linear.backward(mpc.cat(list(grads), dim=-1))
+
+    def part(self, i: int) -> "FrozenSlice":
+        return FrozenSlice(self, i)
+
+
+class FrozenSlice(Module):
+    """Part i of a FusedFrozenLinear. Used alone it computes the whole fused product and
+    keeps its slice (correct, not economical); SelfAttention uses the fused product directly."""
+
+    def __init__(self, fused: FusedFrozenLinear, index: int) -> None:
+        super().__init__()
+        object.__setattr__(self, "fused", fused)  # not a child: the fused matrix has no Params
+        self.index = int(index)
+        self.in_features, self.out_features = fused.in_features, fused.splits[self.index]
+
+    def forward(self, x: SharedTensor) -> SharedTensor:
+        return self.fused.forward_split(x)[self.index]
+
+    def backward(self, g: SharedTensor, need_input_grad: bool = True) -> SharedTensor | None:
+        if not need_input_grad:
+            return None
+        s = g.session
+        parts = [g if i == self.index else
+                 SharedTensor(s, torch.zeros(tuple(g.shape[:-1]) + (n,), dtype=torch.int64, device=g.device), g.frac_bits)
+                 for i, n in enumerate(self.fused.splits)]
+        return self.fused.backward_cat(parts)
