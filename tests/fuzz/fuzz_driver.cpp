@@ -16,6 +16,7 @@
 #include "fsskernels/keyformat.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+extern "C" size_t fss_fuzz_accepted;
 
 static void fix_checksum(uint8_t* buf, size_t len) {
   try {
@@ -81,6 +82,8 @@ int main(int argc, char** argv) {
     free(buf);
     free(data);
   }
-  printf("fuzz_keyparse_driver: %zu inputs from %d files, no crash\n", total, argc - first);
-  return 0;
+  printf("fss_fuzz_keyparse: %zu inputs from %d files (%zu validated, then were evaluated and sliced), no crash\n", total,
+         argc - first, fss_fuzz_accepted);
+  // A mutator that never produces a valid batch would not reach evaluation: fail loudly.
+  return argc - first > 0 && fss_fuzz_accepted <= static_cast<size_t>(argc - first) ? 3 : 0;
 }

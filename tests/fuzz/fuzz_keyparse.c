@@ -29,6 +29,8 @@ static void expect_error_message(int st) {
   }
 }
 
+size_t fss_fuzz_accepted = 0; /* inputs that validated (read by the standalone driver) */
+
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fss_key_info info;
   uint8_t* copy = (uint8_t*)malloc(size ? size : 1); /* exact-size heap copy: ASan sees overreads */
@@ -37,6 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   int st = fss_key_validate(copy, size, &info);
   expect_error_message(st);
   if (st == FSS_OK) {
+    ++fss_fuzz_accepted;
     if (info.buffer_size != size) fail("fss_key_validate (buffer_size)", st);
     const size_t n = info.count;
     if (n <= FUZZ_MAX_KEYS) {
