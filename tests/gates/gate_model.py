@@ -57,7 +57,7 @@ def dgelu_f(x):
 
 
 SMOOTH = {  # name: (lo, n, s, fn, right tail slope)
-    "gelu": (-4.0, 8, 5, gelu_f, 1),
+    "gelu": (-4.0, 7, 4, gelu_f, 1),
     "tanh": (-8.0, 8, 4, np.tanh, 0),
     "sigmoid": (-16.0, 8, 3, lambda x: 1.0 / (1.0 + np.exp(-x)), 0),
     "exp": (-16.0 + 1.0 / 16, 8, 4, np.exp, 0),

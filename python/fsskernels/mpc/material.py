@@ -360,7 +360,7 @@ def _parse_piece(data, expect) -> Piece:
         raw = np.frombuffer(raw, dtype=np.uint8)
         widths.append(bits)
         if code == CODE_RAW:
-            arrays.append(raw.copy())
+            arrays.append(raw)  # read-only view; KeyBatch.from_bytes makes its own (erasable) copy
         elif code == CODE_PRG:
             arrays.append(expand_prg(raw.tobytes(), dims, bits))
         else:
