@@ -134,3 +134,12 @@ def test_concurrent_evaluations_of_one_time_batch_succeed_at_most_once():
         t.join()
     assert len(ok) == 1 and len(errors) == 3
     assert all("keys:" in e for e in errors)
+
+
+def test_key_buffers_are_owned_by_the_erase_on_free_allocator():
+    # Every host key buffer comes from the C++ allocator that erases it when freed (a capsule
+    # owns the memory), not from numpy's allocator: generation, from_bytes, slices, .to("cpu").
+    k0, _ = fresh()
+    made = [k0, fk.KeyBatch.from_bytes(k0.to_bytes()), k0[1:3], fk.KeyBatch.from_bytes(bytearray(k0.to_bytes()))]
+    for kb in made:
+        assert type(kb._buf.base).__name__ == "PyCapsule", kb
