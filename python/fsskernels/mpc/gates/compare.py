@@ -47,14 +47,37 @@ sign = drelu
 
 
 def relu(x: SharedTensor, bits: int = DEFAULT_CMP_BITS, ctx=None) -> SharedTensor:
-    """max(x, 0), exact. Two rounds. ``ctx`` saves the bit for relu_backward."""
+    """max(x, 0), exact. Two rounds, 65 bits per element each way; key: a 1-bit-output DCF
+    on bits - 1 bits. ``ctx`` saves the shared bit [x >= 0] for relu_backward.
+
+    Round 1 opens C = x + R (mod 2^64); its low ``bits`` bits give XOR shares of
+    b = [x >= 0] = 1 xor msb(C) xor msb(R) xor [C' < R'] (C', R' mod 2^(bits-1); the DCF).
+    Round 2 opens e = b xor rho (one bit each way) for the dealer's random bit rho; then
+    [b] = e + (1 - 2e)[rho] and b x = e x + (1 - 2e)([rho] C - [rho R]) are linear in shares
+    (x = C - R mod 2^64). Both openings are uniform (R and rho are fresh one-time pads)."""
+    import fsskernels
+
+    from ..fixedpoint import lshr, mask_bits
+    from .primitives import keybatch, open_masked
+
     s = _check_shared(x).session
+    check_bits(bits, x.frac_bits)
+    n = bits
     with s.protocol("relu"):
-        b = drelu(x, bits)
-        y = b * x
+        Rp, raw, mp, rhop, rho_a, rhoR = s.take("relu", (n, x.numel()))
+        xs = x.share.reshape(-1)
+        (C,) = open_masked(s, [(xs + Rp, 64)])
+        t = fsskernels.dcf_eval(s.party, keybatch(raw), mask_bits(C, n - 1).contiguous())
+        beta = t ^ mp
+        if s.party == 0:
+            beta = beta ^ (1 - lshr(C, n - 1) & 1)
+        (e,) = open_masked(s, [(beta ^ rhop, 1)])       # e = b xor rho
+        sgn = 1 - 2 * e
+        b = sgn * rho_a + (e if s.party == 0 else 0)
+        y = e * xs + sgn * (rho_a * C - rhoR)
     if ctx is not None:
-        ctx.save(bit=b)
-    return y
+        ctx.save(bit=SharedTensor(s, b.reshape(x.shape), 0))
+    return SharedTensor(s, y.reshape(x.shape), x.frac_bits)
 
 
 def relu_backward(ctx, grad: SharedTensor) -> SharedTensor:

@@ -18,6 +18,8 @@ are the request; N is the number of elements; all shares additive):
   lut        (n, N)          table lookup on an n-bit index: r mod 2^n and a DPF on n bits at
                              alpha = r, beta = 1 (out 64 bits): the full-domain evaluation is an
                              additive sharing of the one-hot vector e_r.
+  relu       (n, N)          relu with the select fused into the comparison (SIGMA-style): see
+                             _relu_gen and compare.relu; online 64 + 1 bits per element each way.
   bern       (q, shape)      dropout: shares (mod 2^64) of bits m with Pr[m = 1] = q / 2^16.
   trig       (f, shape)      sin/cos: t uniform mod 2^f, shares of round(2^f sin(2 pi t / 2^f)) and
                              of round(2^f cos(2 pi t / 2^f)) (mod 2^64).
@@ -80,6 +82,29 @@ def _cmp_gen(dealer, rng, spec):
     beta = (np.uint64(1) - np.uint64(2) * m)  # wraps mod 2^64: 1 or 2^64 - 1
     k0, k1 = _keys(dealer, rng, "dcf", _mask(r, n - 1), beta, n - 1, 64)
     return [[er0, em0, k0], [er1, em1, k1]]
+
+
+# ----------------------------------------------------------------------------- relu (select fused)
+def _relu_schema(spec, party):
+    n, N = spec
+    return [(CODE_RING, (N,), 64), (CODE_RAW, (-1,), 8), (CODE_RING, (N,), 1), (CODE_RING, (N,), 1),
+            (CODE_RING, (N,), 64), (CODE_RING, (N,), 64)]
+
+
+def _relu_gen(dealer, rng, spec):
+    """R uniform mod 2^64 (x + R is opened at 64 bits; its low n bits serve the comparison),
+    a 1-bit-output DCF on n-1 bits at alpha = R mod 2^(n-1), XOR shares of m = bit n-1 of R
+    and of a random bit rho, additive shares of rho and of rho * R (mod 2^64)."""
+    n, N = spec
+    _check_bits("comparison width", n, 2, 64)
+    (eR0, eR1), R = _shared_mask(dealer, rng, (N,), 64)
+    k0, k1 = _keys(dealer, rng, "dcf", _mask(R, n - 1), np.ones(N, np.uint64), n - 1, 1)
+    m = (R >> np.uint64(n - 1)) & np.uint64(1)
+    em0, m0 = dealer.prg_entry(rng, (N,), 1)
+    (erho0, erho1), rho = _shared_mask(dealer, rng, (N,), 1)
+    ea0, ea1 = dealer.share_entry(rng, rho, 64)
+    eb0, eb1 = dealer.share_entry(rng, rho * R, 64)      # wraps mod 2^64
+    return [[eR0, k0, em0, erho0, ea0, eb0], [eR1, k1, (CODE_RING, 1, m ^ m0), erho1, ea1, eb1]]
 
 
 # ----------------------------------------------------------------------------- exact truncation
@@ -178,6 +203,7 @@ def register() -> None:
     register_kind("lut", 24, _lut_schema, _lut_gen)
     register_kind("bern", 25, _bern_schema, _bern_gen)
     register_kind("trig", 26, _trig_schema, _trig_gen)
+    register_kind("relu", 27, _relu_schema, _relu_gen)
 
 
 __all__ = ["register", "trunc_corr_bits"]
