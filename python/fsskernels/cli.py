@@ -1,8 +1,10 @@
 """The ``fsskernels`` command.
 
     fsskernels finetune ...   private LoRA fine-tuning on shares (fsskernels.finetune)
+    fsskernels federated ...  federated rounds with secure aggregation on Flower (fsskernels.federated)
+    fsskernels certs ...      TLS certificates for the links
     fsskernels demo ...       two-party private inference demo (fsskernels.demo)
-    fsskernels bench ...      kernel benchmarks (fsskernels.bench)
+    fsskernels bench ...      benchmarks beside real peers (fsskernels.bench)
     fsskernels info           build information (JSON)
 
 ``fsskernels --help`` lists every command with one line and exits 0; a bare ``fsskernels``
@@ -34,6 +36,12 @@ def _bench(argv):
     return main(argv)
 
 
+def _federated(argv):
+    from .federated.cli import main
+
+    return main(argv)
+
+
 def _info(argv):
     if argv and argv[0] in ("-h", "--help"):
         print("usage: fsskernels info\n\nPrints the build information and available backends as JSON.")
@@ -60,12 +68,12 @@ def _has_certs() -> bool:
 
 COMMANDS = {
     "finetune": (_finetune, "private LoRA fine-tuning on secret shares vs a plaintext peft run (fsskernels finetune --help)"),
+    "federated": (_federated, "federated LoRA rounds on Flower with secure aggregation on shares (fsskernels federated --help)"),
     "demo": (_demo, "two-party private inference demo on Rotten Tomatoes reviews"),
-    "bench": (_bench, "kernel benchmarks (DPF/DCF/AES/ring GEMM)"),
+    "bench": (_bench, "benchmarks of kernels, gates, layer, fine-tuning, aggregation beside real peers"),
     "info": (_info, "build information and available backends (JSON)"),
 }
-if _has_certs():
-    COMMANDS["certs"] = (_certs, "make TLS certificates for the parties' and dealer's links")
+COMMANDS["certs"] = (_certs, "make TLS certificates for the parties' and dealer's links")
 
 
 def usage() -> str:
