@@ -129,9 +129,13 @@ def lut(s, i: torch.Tensor, n: int, tables: torch.Tensor) -> torch.Tensor:
     step = max(1, _CHUNK_CELLS // size)
     j = torch.arange(size, dtype=torch.int64)
     tt = tables.t().contiguous()                              # (size, ntab)
-    for a in range(0, N, step):
+    chunks = [mark_one_time(kb[a:min(N, a + step)]) for a in range(0, N, step)]
+    retire = getattr(kb, "mark_consumed", None)
+    if retire is not None:
+        retire()                                  # the parent batch is never evaluated itself
+    for a, part in zip(range(0, N, step), chunks):
         b = min(N, a + step)
-        D = fsskernels.dpf_eval_all(s.party, mark_one_time(kb[a:b]), like=torch.empty(0, dtype=torch.int64))
+        D = fsskernels.dpf_eval_all(s.party, part, like=torch.empty(0, dtype=torch.int64))
         # y_e = sum_j T[c_e - j] D_e[j] = sum_v T[v] D_e[c_e - v]  (v = c_e - j)
         idx = (c[a:b, None] - j[None, :]) & (size - 1)
         out[a:b] = ring_matmul(torch.gather(D.reshape(b - a, size), 1, idx), tt)
