@@ -57,14 +57,18 @@ def _mean_precise(t: SharedTensor, dims: tuple, out_frac: int) -> SharedTensor:
 
 
 # ----------------------------------------------------------------------------- softmax family
-def softmax(x: SharedTensor, dim: int = -1, ctx=None) -> SharedTensor:
+def _shifted_exp(x: SharedTensor, dim: int):
+    """(z, e, S, n): z = x - max(x), e = exp(z), S = sum(e) over ``dim`` (S >= 1)."""
     _check(x)
-    s = x.session
-    n = x.shape[dim]
+    z = x - amax(x, dim, keepdim=True)
+    e = exp(z, nonpositive=True)   # z = x - max <= 0 exactly
+    return z, e, e.sum(dim, keepdim=True), x.shape[dim]
+
+
+def softmax(x: SharedTensor, dim: int = -1, ctx=None) -> SharedTensor:
+    s = _check(x).session
     with s.protocol("softmax"):
-        z = x - amax(x, dim, keepdim=True)
-        e = exp(z, nonpositive=True)   # z = x - max <= 0 exactly
-        S = e.sum(dim, keepdim=True)
+        _z, e, S, n = _shifted_exp(x, dim)
         y = mul_to(e, reciprocal(S, domain=_row_domain(n)), s.frac_bits)
     if ctx is not None:
         ctx.save(y=y, dim=dim)
@@ -81,13 +85,9 @@ def softmax_backward(ctx, grad: SharedTensor) -> SharedTensor:
 
 
 def log_softmax(x: SharedTensor, dim: int = -1, ctx=None) -> SharedTensor:
-    _check(x)
-    s = x.session
-    n = x.shape[dim]
+    s = _check(x).session
     with s.protocol("log_softmax"):
-        z = x - amax(x, dim, keepdim=True)
-        e = exp(z, nonpositive=True)   # z = x - max <= 0 exactly
-        S = e.sum(dim, keepdim=True)
+        z, e, S, n = _shifted_exp(x, dim)
         y = z - _log(S, domain=_row_domain(n))
         if ctx is not None:
             ctx.save(p=mul_to(e, reciprocal(S, domain=_row_domain(n)), s.frac_bits), dim=dim)
