@@ -193,9 +193,9 @@ def test_cli_runs_a_section_and_writes_the_report(tmp_path):
     from fsskernels.bench.__main__ import main
 
     out = tmp_path / "r"
-    assert main(["--only", "finetune", "--no-peers", "--out", str(out)]) == 0
+    assert main(["--only", "agg", "--no-peers", "--out", str(out)]) == 0
     rep = json.loads((out / "report.json").read_text())
-    assert rep["schema"] == 1 and list(rep["sections"]) == ["finetune"]
+    assert rep["schema"] == 1 and list(rep["sections"]) == ["agg"]
     env = rep["environment"]
     for k in ("cpu_model", "cpu_flags", "aes_path", "threads", "git_commit", "versions", "loadavg"):
         assert k in env
