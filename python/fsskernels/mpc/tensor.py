@@ -148,7 +148,7 @@ class SharedTensor:
         return beaver.matmul_public(self, w, right=right)
 
     def trunc(self, shift: int | None = None, bits: int | None = None) -> "SharedTensor":
-        """Divide by 2^shift with stochastic rounding (error < 1 unit of the new scale);
+        """Divide by 2^shift exactly (floor; docs/runtime.md section 4);
         the value must satisfy |v| < 2^(bits-2) ring units (default bits: mul_bits).
         Reduces frac_bits by shift (default: the session's frac_bits)."""
         from .truncation import truncate
