@@ -76,6 +76,12 @@ def peers_kernels(cases: list[registry.Case], o: Options) -> dict[str, Any]:
     return out
 
 
+def _peer_result(rows, err, note) -> dict[str, Any]:
+    """A peer's status record: ok, partial (some rows and an error) or skipped."""
+    return {"status": "ok" if rows and not err else ("partial" if rows else "skipped"),
+            "reason": err or None, "note": note, "rows": rows}
+
+
 def peers_gates(cases: list[registry.Case], o: Options) -> dict[str, Any]:
     wanted = [c.peer.split(":", 1)[1] for c in cases if c.peer and c.peer.startswith("crypten:")]
     if not wanted:
@@ -90,8 +96,7 @@ def peers_gates(cases: list[registry.Case], o: Options) -> dict[str, Any]:
     args = ["--reps", str(o.peer_reps), "--threads-per-party", "1", *shapes, "--only", *wanted]
     o.log(f"[peers] CrypTen 0.4.1 gates {wanted} ({o.peer_reps} reps) ...")
     rows, err = peerenv.run_script(py, sdir / "crypten_gates.py", args, o.peer_timeout_s)
-    return {"crypten": {"status": "ok" if rows and not err else ("partial" if rows else "skipped"),
-                        "reason": err or None, "note": note, "rows": rows}}
+    return {"crypten": _peer_result(rows, err, note)}
 
 
 def peers_layer(cases: list[registry.Case], o: Options) -> dict[str, Any]:
@@ -106,8 +111,7 @@ def peers_layer(cases: list[registry.Case], o: Options) -> dict[str, Any]:
     args = ["--batch", str(p["batch"]), "--seq", str(p["seq"]), "--reps", str(reps), "--warmup", str(warm)]
     o.log(f"[peers] CrypTen 0.4.1 encoder layer batch {p['batch']} x seq {p['seq']} ({reps} reps) ...")
     rows, err = peerenv.run_script(py, sdir / "crypten_layer.py", args, o.peer_timeout_s)
-    return {"crypten": {"status": "ok" if rows and not err else ("partial" if rows else "skipped"),
-                        "reason": err or None, "note": note, "rows": rows}}
+    return {"crypten": _peer_result(rows, err, note)}
 
 
 def peers_agg(cases: list[registry.Case], o: Options) -> dict[str, Any]:
@@ -121,8 +125,7 @@ def peers_agg(cases: list[registry.Case], o: Options) -> dict[str, Any]:
     args = ["--clients", *map(str, p["clients"]), "--values", str(p["values"]), "--reps", str(o.peer_reps)]
     o.log(f"[peers] TenSEAL CKKS aggregation, clients {p['clients']} ...")
     rows, err = peerenv.run_script(py, sdir / "ckks_agg.py", args, o.peer_timeout_s)
-    return {"tenseal": {"status": "ok" if rows and not err else ("partial" if rows else "skipped"),
-                        "reason": err or None, "note": note, "rows": rows}}
+    return {"tenseal": _peer_result(rows, err, note)}
 
 
 PEER_RUNNERS: dict[str, Callable[[list[registry.Case], Options], dict[str, Any]]] = {

@@ -72,10 +72,10 @@ def main(argv=None) -> dict:
     init = {}
     for m in ("query", "value"):
         base = f"bert.encoder.layer.{a.layer}.attention.self.{m}"
-        init[f"{base}.lora_A"] = torch.randn(a.r, H, generator=g, dtype=torch.float64) / H ** 0.5
-        init[f"{base}.lora_B"] = torch.randn(H, a.r, generator=g, dtype=torch.float64) * 0.05
-    x = torch.randn(B, T, H, generator=g, dtype=torch.float64)
-    gy = torch.randn(B, T, H, generator=g, dtype=torch.float64) * a.grad_std
+        init[f"{base}.lora_A"] = torch.randn(a.r, H, generator=g, dtype=torch.float64) / H ** 0.5  # csprng-ok: public benchmark data
+        init[f"{base}.lora_B"] = torch.randn(H, a.r, generator=g, dtype=torch.float64) * 0.05  # csprng-ok: public benchmark data
+    x = torch.randn(B, T, H, generator=g, dtype=torch.float64)  # csprng-ok: public benchmark data
+    gy = torch.randn(B, T, H, generator=g, dtype=torch.float64) * a.grad_std  # csprng-ok: public benchmark data
     mask = torch.ones(B, T, dtype=torch.float64)
     for i in range(B):
         mask[i, T - (i * T) // (2 * B):] = 0
@@ -158,7 +158,7 @@ def _embedding(a, cfg, sd) -> dict:
 
     B, T = a.batch, a.seq
     g = torch.Generator().manual_seed(0)  # csprng-ok: public benchmark data
-    ids = torch.randint(0, cfg.vocab_size, (B, T), generator=g)
+    ids = torch.randint(0, cfg.vocab_size, (B, T), generator=g)  # csprng-ok: public benchmark data
     w = {"word_embeddings": sd["embeddings.word_embeddings.weight"],
          "position_embeddings": sd["embeddings.position_embeddings.weight"],
          "token_type_embeddings": sd["embeddings.token_type_embeddings.weight"],
