@@ -28,7 +28,7 @@ CONFIGS: tuple[tuple[int, int], ...] = ((32, 64), (64, 64), (64, 1), (32, 1))
 SCHEMES: tuple[str, ...] = ("dpf", "dcf")
 PRG_SIZES: tuple[int, ...] = (4096, 16384, 65536)
 
-# Published figures from /work/shared/ANCHORS.md: measured on another machine (2-core AMD
+# Published peer figures (the team's anchor notes, not read at run time): measured on another machine (2-core AMD
 # EPYC, Zen 4 class); shown beside, never divided into, same-run numbers.
 PUBLISHED_LLAMA = {
     ("dcf", 64, 64): {"label": "LLAMA DCF 64/64", "keygen_keys_per_s": 137e3, "eval_per_s_1c": 302e3,
