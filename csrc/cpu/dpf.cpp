@@ -5,6 +5,7 @@
 
 #include "fss_common.h"
 #include "walk_internal.h"
+#include "dpf_internal.h"
 
 namespace fss {
 namespace detail {
@@ -153,76 +154,86 @@ void dpf_eval(const EvalArgs& a) {
   });
 }
 
-void dpf_eval_all(int party, const uint8_t* key, size_t key_len, uint64_t* out, size_t out_len) {
-  if (party != 0 && party != 1) bad_arg("party", "must be 0 or 1, got " + std::to_string(party));
-  const KeyView v = key_view(key, key_len);
-  if (v.h.scheme != Scheme::DPF) bad_arg("keys", "are DCF keys, expected DPF");
-  if (v.h.party != party)
-    bad_arg("party", "keys belong to party " + std::to_string(v.h.party) + ", not party " + std::to_string(party));
-  if (v.h.bits > 24) bad_arg("bits", "full-domain evaluation needs bits <= 24, got " + std::to_string(v.h.bits));
-  const uint64_t N = v.h.count, dom = uint64_t(1) << v.h.bits;
-  checked_buffer_bytes(N, dom * sizeof(uint64_t), "out");  // N * 2^bits * 8 <= 2^40
-  if (out_len != N * dom) bad_arg("out", "expected " + std::to_string(N * dom) + " values");
-  if (N && !out) bad_arg("out", "null pointer");
+namespace detail {
+
+void dpf_expand_key(int party, const KeyView& v, uint64_t k, uint64_t* row) {
   const int m = v.h.out_bits, w = slot_width(m), L = v.lay.levels, nu = v.lay.early_bits;
   const uint64_t mm = mask_bits(m);
-  const int nt = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(num_threads()), std::max<uint64_t>(N, 1)));
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-  for (int64_t kk = 0; kk < static_cast<int64_t>(N); ++kk) {
-    const uint64_t k = static_cast<uint64_t>(kk);
-    // In-place breadth-first expansion inside this key's output row: node j of a level is
-    // kept at block j (control bit in bit 0); children 2j, 2j+1 overwrite only nodes >= j,
-    // which are already expanded when nodes are processed from the end.
-    uint8_t* row = reinterpret_cast<uint8_t*>(out + k * dom);
-    const KeyTilePtrs p = v.tile(k);
-    const Block root = load_block(p.roots);
-    store_block(row, Block{root.lo | static_cast<uint64_t>(party), root.hi});
-    constexpr int kNodes = 8;
-    Block nodes[kNodes], in[2 * kNodes], res[2 * kNodes];
-    for (int i = 0; i < L; ++i) {
-      const Block c = load_block(p.cw + p.cw_stride * i);
-      const uint64_t width = uint64_t(1) << i;
-      for (uint64_t j0 = width; j0 > 0;) {
-        const int n = static_cast<int>(std::min<uint64_t>(kNodes, j0));
-        j0 -= static_cast<uint64_t>(n);
-        for (int g = 0; g < n; ++g) {
-          nodes[g] = load_block(row + 16 * (j0 + g));
-          const Block sd = clear_low2(nodes[g]);
-          in[2 * g] = sd;
-          in[2 * g + 1] = Block{sd.lo ^ 1, sd.hi};
-        }
-        mmo(in, res, static_cast<size_t>(2 * n));
-        for (int g = 0; g < n; ++g) {
-          const uint64_t t = nodes[g].lo & 1, tm = ct_mask(t);
-          for (int d = 0; d < 2; ++d) {
-            const Block o = res[2 * g + d];
-            const uint64_t nt = (o.lo ^ (t & (c.lo >> d))) & 1;
-            const Block child{((o.lo ^ (c.lo & tm)) & ~uint64_t(3)) | nt, o.hi ^ (c.hi & tm)};
-            store_block(row + 16 * (2 * (j0 + g) + d), child);
-          }
-        }
-      }
-    }
-    const Block f = load_block(p.fcw);
-    const uint64_t leaves = uint64_t(1) << L, per_leaf = uint64_t(1) << nu;
-    for (uint64_t j0 = leaves; j0 > 0;) {
+  // In-place breadth-first expansion inside this key's output row: node j of a level is
+  // kept at block j (control bit in bit 0); children 2j, 2j+1 overwrite only nodes >= j,
+  // which are already expanded when nodes are processed from the end.
+  uint8_t* bytes = reinterpret_cast<uint8_t*>(row);
+  const KeyTilePtrs p = v.tile(k);
+  const Block root = load_block(p.roots);
+  store_block(bytes, Block{root.lo | static_cast<uint64_t>(party), root.hi});
+  constexpr int kNodes = 8;
+  Block nodes[kNodes], in[2 * kNodes], res[2 * kNodes];
+  for (int i = 0; i < L; ++i) {
+    const Block c = load_block(p.cw + p.cw_stride * i);
+    const uint64_t width = uint64_t(1) << i;
+    for (uint64_t j0 = width; j0 > 0;) {
       const int n = static_cast<int>(std::min<uint64_t>(kNodes, j0));
       j0 -= static_cast<uint64_t>(n);
       for (int g = 0; g < n; ++g) {
-        nodes[g] = load_block(row + 16 * (j0 + g));
-        in[g] = Block{(nodes[g].lo & ~uint64_t(3)) ^ 2, nodes[g].hi};
+        nodes[g] = load_block(bytes + 16 * (j0 + g));
+        const Block sd = clear_low2(nodes[g]);
+        in[2 * g] = sd;
+        in[2 * g + 1] = Block{sd.lo ^ 1, sd.hi};
       }
-      mmo(in, res, static_cast<size_t>(n));
-      for (int g = n - 1; g >= 0; --g) {
-        const uint64_t tm = ct_mask(nodes[g].lo & 1);
-        uint64_t* dst = out + k * dom + (j0 + g) * per_leaf;
-        for (uint64_t s = 0; s < per_leaf; ++s) {
-          uint64_t y = get_slot(res[g], s, w) + (get_slot(f, s, w) & tm);
-          dst[s] = (party ? uint64_t(0) - y : y) & mm;
+      mmo(in, res, static_cast<size_t>(2 * n));
+      for (int g = 0; g < n; ++g) {
+        const uint64_t t = nodes[g].lo & 1, tm = ct_mask(t);
+        for (int d = 0; d < 2; ++d) {
+          const Block o = res[2 * g + d];
+          const uint64_t nt = (o.lo ^ (t & (c.lo >> d))) & 1;
+          const Block child{((o.lo ^ (c.lo & tm)) & ~uint64_t(3)) | nt, o.hi ^ (c.hi & tm)};
+          store_block(bytes + 16 * (2 * (j0 + g) + d), child);
         }
       }
     }
   }
+  const Block f = load_block(p.fcw);
+  const uint64_t leaves = uint64_t(1) << L, per_leaf = uint64_t(1) << nu;
+  for (uint64_t j0 = leaves; j0 > 0;) {
+    const int n = static_cast<int>(std::min<uint64_t>(kNodes, j0));
+    j0 -= static_cast<uint64_t>(n);
+    for (int g = 0; g < n; ++g) {
+      nodes[g] = load_block(bytes + 16 * (j0 + g));
+      in[g] = Block{(nodes[g].lo & ~uint64_t(3)) ^ 2, nodes[g].hi};
+    }
+    mmo(in, res, static_cast<size_t>(n));
+    for (int g = n - 1; g >= 0; --g) {
+      const uint64_t tm = ct_mask(nodes[g].lo & 1);
+      uint64_t* dst = row + (j0 + g) * per_leaf;
+      for (uint64_t s = 0; s < per_leaf; ++s) {
+        uint64_t y = get_slot(res[g], s, w) + (get_slot(f, s, w) & tm);
+        dst[s] = (party ? uint64_t(0) - y : y) & mm;
+      }
+    }
+  }
+}
+
+void check_full_domain_keys(int party, const KeyView& v) {
+  if (party != 0 && party != 1) bad_arg("party", "must be 0 or 1, got " + std::to_string(party));
+  if (v.h.scheme != Scheme::DPF) bad_arg("keys", "are DCF keys, expected DPF");
+  if (v.h.party != party)
+    bad_arg("party", "keys belong to party " + std::to_string(v.h.party) + ", not party " + std::to_string(party));
+  if (v.h.bits > 24) bad_arg("bits", "full-domain evaluation needs bits <= 24, got " + std::to_string(v.h.bits));
+}
+
+}  // namespace detail
+
+void dpf_eval_all(int party, const uint8_t* key, size_t key_len, uint64_t* out, size_t out_len) {
+  const KeyView v = key_view(key, key_len);
+  detail::check_full_domain_keys(party, v);
+  const uint64_t N = v.h.count, dom = uint64_t(1) << v.h.bits;
+  checked_buffer_bytes(N, dom * sizeof(uint64_t), "out");  // N * 2^bits * 8 <= 2^40
+  if (out_len != N * dom) bad_arg("out", "expected " + std::to_string(N * dom) + " values");
+  if (N && !out) bad_arg("out", "null pointer");
+  const int nt = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(num_threads()), std::max<uint64_t>(N, 1)));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+  for (int64_t kk = 0; kk < static_cast<int64_t>(N); ++kk)
+    detail::dpf_expand_key(party, v, static_cast<uint64_t>(kk), out + static_cast<uint64_t>(kk) * dom);
 }
 
 }  // namespace fss

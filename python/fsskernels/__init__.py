@@ -1,7 +1,7 @@
 """fsskernels: function secret sharing kernels (AES-NI/VAES and CUDA) and a two-party
 runtime for training on secret shares.
 
-Kernels: dpf_gen / dpf_eval / dpf_eval_all, dcf_gen / dcf_eval (KeyBatch), prg_hash,
+Kernels: dpf_gen / dpf_eval / dpf_eval_all / dpf_lookup, dcf_gen / dcf_eval (KeyBatch), prg_hash,
 ring_matmul. Runtime: fsskernels.mpc. See README.md and docs/kernels.md.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ if _os.environ.get("FSSKERNELS_EXT_DIR"):
 from . import _C  # noqa: E402
 from ._backend import available_backends, build_info, get_num_threads, set_num_threads  # noqa: E402
 from .keys import KeyBatch  # noqa: E402
-from .fss import dcf_eval, dcf_gen, dpf_eval, dpf_eval_all, dpf_gen  # noqa: E402
+from .fss import dcf_eval, dcf_gen, dpf_eval, dpf_eval_all, dpf_gen, dpf_lookup  # noqa: E402
 from .prg import prg_hash  # noqa: E402
 from .ring import ring_matmul  # noqa: E402
 
@@ -29,6 +29,7 @@ __all__ = [
     "dcf_gen",
     "dpf_eval",
     "dpf_eval_all",
+    "dpf_lookup",
     "dpf_gen",
     "get_num_threads",
     "prg_hash",

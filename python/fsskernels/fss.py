@@ -151,6 +151,43 @@ def dpf_eval_all(party: int, keys: KeyBatch, *, like: Any = None) -> Any:
     return _once(keys, lambda: _eval_all_unchecked(party, keys, like))
 
 
+def dpf_lookup(party: int, keys: KeyBatch, x: Any, tables: Any) -> Any:
+    """Table lookup with DPF keys (the LUT protocol of Pika / SIGMA), fused with the
+    full-domain evaluation: party ``party``'s shares of ``beta_i * tables[:, (x_i - alpha_i) mod
+    2^bits]``, shape (ntab, N), mod 2^out_bits. With alpha_i = r_i the dealer's mask of a secret
+    index i and x_i = i + r_i opened, the two outputs add up to ``tables[:, i]``.
+
+    keys: DPF KeyBatch on the CPU with bits <= 16 (each key is expanded in a per-thread row and
+    consumed at once: no N x 2^bits intermediate). x: N integers (public; numpy or torch, any
+    shape, flattened). tables: integers of shape (ntab, 2^bits), 1 <= ntab <= 64 (public; int64
+    values are read as their uint64 bits). Table reads are indexed by x only. Returns numpy
+    uint64, or torch int64 when x is a torch tensor. One-time batches are consumed.
+    ValueError naming the argument on a bad party, keys, x or tables."""
+    party = check_party(party)
+    if not isinstance(keys, KeyBatch):
+        raise ValueError(f"keys: expected a KeyBatch, got {type(keys).__name__}")
+    if keys.device != "cpu":
+        raise ValueError(f"keys: dpf_lookup runs on CPU keys; these are on {keys.device} (use dpf_eval_all there)")
+    if keys.bits > 16:
+        raise ValueError(f"bits: table lookups need bits <= 16, got {keys.bits}")
+    kind = array_kind(x)
+    if is_cuda_kind(kind) or is_cuda_kind(array_kind(tables)):
+        raise ValueError("x: dpf_lookup takes CPU arrays")
+    xa = to_u64_numpy(x, "x").ravel()
+    if xa.size != len(keys):
+        raise ValueError(f"x: has {xa.size} values but there are {len(keys)} keys")
+    ta = to_u64_numpy(tables, "tables")
+    if ta.ndim != 2 or ta.shape[1] != (1 << keys.bits) or not 1 <= ta.shape[0] <= 64:
+        raise ValueError(f"tables: expected shape (1..64, {1 << keys.bits}), got {tuple(ta.shape)}")
+    ta = np.ascontiguousarray(ta)
+
+    def run() -> Any:
+        out = _C.dpf_lookup(party, keys._cpu_buffer_for(party, "dpf"), np.ascontiguousarray(xa), ta)
+        return from_u64_numpy(out, kind or "numpy")
+
+    return _once(keys, run)
+
+
 def _eval_all_unchecked(party: int, keys: KeyBatch, like: Any) -> Any:
     if keys.device != "cpu":
         from . import _cuda

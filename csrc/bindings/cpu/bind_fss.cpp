@@ -99,6 +99,28 @@ void register_fss(py::module_& m) {
     }
     return out;
   }, py::arg("party"), py::arg("keys"));
+  m.def("dpf_lookup", [](int party, py::object key_obj, py::object c_obj, py::object tables_obj) {
+    U8Array key = require_u8(key_obj, "keys");
+    U64Array c = require_u64(c_obj, "x");
+    U64Array tables = require_u64(tables_obj, "tables");
+    const fss::KeyHeader h = fss::parse_key_header(key.data(), static_cast<size_t>(key.size()), false);
+    if (h.bits > 16) throw std::invalid_argument("bits: table lookups need bits <= 16, got " + std::to_string(h.bits));
+    if (static_cast<uint64_t>(c.size()) != h.count)
+      throw std::invalid_argument("x: has " + std::to_string(c.size()) + " values but there are " +
+                                  std::to_string(h.count) + " keys");
+    const uint64_t dom = uint64_t(1) << h.bits;
+    if (tables.ndim() != 2 || static_cast<uint64_t>(tables.shape(1)) != dom || tables.shape(0) < 1 || tables.shape(0) > 64)
+      throw std::invalid_argument("tables: expected shape (1..64, " + std::to_string(dom) + ")");
+    const size_t ntab = static_cast<size_t>(tables.shape(0));
+    fss::checked_buffer_bytes(h.count, ntab * sizeof(uint64_t), "x");
+    U64Array out = new_output_array<uint64_t>({static_cast<py::ssize_t>(ntab), static_cast<py::ssize_t>(h.count)});
+    {
+      py::gil_scoped_release nogil;
+      fss::dpf_lookup(party, key.data(), static_cast<size_t>(key.size()), c.data(), tables.data(), ntab,
+                      out.mutable_data());
+    }
+    return out;
+  }, py::arg("party"), py::arg("keys"), py::arg("x"), py::arg("tables"));
   m.def("key_parse", [](py::object key_obj, bool full) {
     U8Array key = require_u8(key_obj, "keys");
     return key_header_dict(fss::parse_key_header(key.data(), static_cast<size_t>(key.size()), full));

@@ -49,6 +49,12 @@ void dpf_gen(const GenArgs& a);
 void dpf_eval(const EvalArgs& a);
 // Full-domain evaluation, bits <= 24: out holds count * 2^bits values, key-major.
 void dpf_eval_all(int party, const uint8_t* key, size_t key_len, uint64_t* out, size_t out_len);
+// Fused table lookup: out[t * count + k] = sum_j tables[t * 2^bits + (c[k] - j) mod 2^bits] * D_k[j]
+// (mod 2^out_bits), D_k the party's full-domain share of key k; the parties' outputs add up to
+// beta_k * tables[t][(c[k] - alpha_k) mod 2^bits]. Needs bits <= 16 and 1 <= ntab <= 64; out holds
+// ntab * count values. std::invalid_argument on bad keys or arguments.
+void dpf_lookup(int party, const uint8_t* key, size_t key_len, const uint64_t* c, const uint64_t* tables,
+                size_t ntab, uint64_t* out);
 
 void dcf_gen(const GenArgs& a);
 void dcf_eval(const EvalArgs& a);

@@ -123,6 +123,10 @@ def lut(s, i: torch.Tensor, n: int, tables: torch.Tensor) -> torch.Tensor:
     N = i.numel()
     r, raw = s.take("lut", (n, N))
     (c,) = open_masked(s, [(_flat(i) + r, n)])
+    if c.device.type == "cpu":
+        # fused full-domain evaluation + rotated dot product in the kernel (no N x 2^n buffer)
+        out = fsskernels.dpf_lookup(s.party, keybatch(raw), c.contiguous(), tables)
+        return out.reshape((tables.shape[0],) + tuple(i.shape))
     kb = keybatch(raw, one_time=False)  # sliced into chunks first, each chunk one-time
     ntab = tables.shape[0]
     out = torch.empty((N, ntab), dtype=torch.int64)
