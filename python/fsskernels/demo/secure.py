@@ -22,7 +22,7 @@ import torch
 
 from .. import mpc
 from ..fss import dpf_eval_all
-from ..keys import KeyBatch
+from ..mpc.material import key_batch
 
 
 def one_hot_rows(s, x: mpc.SharedTensor, vocab_bits: int) -> np.ndarray:
@@ -30,7 +30,7 @@ def one_hot_rows(s, x: mpc.SharedTensor, vocab_bits: int) -> np.ndarray:
     integers x (values < 2^vocab_bits): shape (x.numel(), 2^vocab_bits)."""
     n, size, mask = x.numel(), 1 << vocab_bits, (1 << vocab_bits) - 1
     raw_keys, r = s.take("dpf", (vocab_bits, 64, n, 1))
-    keys = KeyBatch.from_bytes(raw_keys)  # validated on load; the material stream hands it out once
+    keys = key_batch(raw_keys)  # bytes validated on load; the material stream hands it out once
     (y,) = s.open([(x.share.reshape(-1) - r) & mask], bits=vocab_bits)
     full = dpf_eval_all(s.party, keys)
     idx = (np.arange(size, dtype=np.int64)[None, :] - y.cpu().numpy()[:, None]) & mask

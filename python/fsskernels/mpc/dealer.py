@@ -33,8 +33,8 @@ import torch
 from .errors import MaterialError, MaterialReuseError, ProtocolMismatchError
 from .limits import MAX_ELEMENTS, checked_numel
 from .linalg import ring_matmul
-from .material import (CODE_PRG, CODE_RAW, CODE_RING, decode_spec, encode_spec, expand_prg, matmul_shape, schema,
-                       serialize_piece, trunc_corr_bits, _tshape)
+from .material import (CODE_PRG, CODE_RAW, CODE_RING, PrgEntry, decode_spec, encode_spec, expand_prg, matmul_shape,
+                       piece_from_entries, schema, serialize_piece, trunc_corr_bits, _tshape)
 from .rng import CtrStream
 
 _SESSION_ID_INDEX = (1 << 62)
@@ -94,7 +94,8 @@ class Dealer:
     def _prg(rng: CtrStream, shape, bits: int) -> tuple[tuple, np.ndarray]:
         """A uniformly random array sent as a seed: (entry, values)."""
         seed = rng.random_seed16()
-        return (CODE_PRG, bits, (seed, tuple(shape))), expand_prg(seed, tuple(shape), bits)
+        values = expand_prg(seed, tuple(shape), bits)
+        return (CODE_PRG, bits, PrgEntry(seed, shape, values)), values
 
     def _share(self, rng: CtrStream, v: np.ndarray, bits: int) -> tuple[tuple, tuple]:
         """Shares of v mod 2^bits: party 0's as a seed, party 1's in full."""
@@ -119,7 +120,7 @@ class Dealer:
         gen = fsskernels.dcf_gen if kind == "dcf" else fsskernels.dpf_gen
         k0, k1 = gen(np.ascontiguousarray(alpha, dtype=np.uint64), beta, bits=bits, out_bits=out_bits,
                      _root_seed16=rng.random_seed16())
-        return [(CODE_RAW, 8, np.frombuffer(k.to_bytes(), dtype=np.uint8)) for k in (k0, k1)]
+        return [(CODE_RAW, 8, k) for k in (k0, k1)]  # serialized only for pieces that leave the process
 
     # -- sequence numbers -------------------------------------------------------------------
     def served(self, seq: int) -> bool:
@@ -142,20 +143,22 @@ class Dealer:
                 self._served_below += 1
 
     # -- generation -----------------------------------------------------------------------
-    def generate(self, seq: int, kind: str, spec_words) -> tuple[bytes, bytes]:
+    def generate(self, seq: int, kind: str, spec_words, *, serialize: bool = True) -> tuple:
         """Both halves (party 0, party 1) of piece ``seq``; each seq is served once
         (MaterialReuseError on a second request). Raises MaterialError for specs that do not
-        make sense (unknown frozen mask, bad widths, sizes over the limits)."""
+        make sense (unknown frozen mask, bad widths, sizes over the limits).
+        ``serialize=False`` (parties in this process): parsed ``Piece`` objects instead of
+        bytes, the same arrays without serialization, checksums or key copies."""
         if isinstance(seq, bool) or not isinstance(seq, (int, np.integer)) or not 0 <= seq < 1 << 62:
             raise ValueError(f"seq: expected an integer in [0, 2^62), got {seq!r}")
         seq = int(seq)
         if self.served(seq):
             raise MaterialReuseError(f"dealer: piece {seq} was already served; sequence numbers are one-time")
-        halves = self._make(seq, kind, spec_words)
+        halves = self._make(seq, kind, spec_words, serialize=serialize)
         self._mark_served(seq)
         return halves
 
-    def _make(self, seq: int, kind: str, spec_words) -> tuple[bytes, bytes]:
+    def _make(self, seq: int, kind: str, spec_words, *, serialize: bool = True) -> tuple:
         """Make piece ``seq`` without marking it served (the dealer process makes pieces
         ahead and drops wrong guesses unsent); ``generate`` is the serving entry point."""
         if self._root is None:
@@ -174,6 +177,9 @@ class Dealer:
             if len(schema(kind, spec, p)) != len(out[p]):
                 raise AssertionError("dealer produced a piece that does not match its schema")
         self.pieces += 1
+        if not serialize:
+            return tuple(piece_from_entries(kind, p, seq, self.session_id, spec, encode_spec(spec), out[p])
+                         for p in (0, 1))
         return tuple(serialize_piece(kind, p, seq, self.session_id, encode_spec(spec), out[p]) for p in (0, 1))
 
     def close(self) -> None:
@@ -307,7 +313,7 @@ class LocalDealerSource:
             with self._lock:
                 seq = self._generated
                 words = encode_spec(tuple(spec))
-                self._made[seq] = (kind, words, list(self.dealer.generate(seq, kind, words)))
+                self._made[seq] = (kind, words, list(self.dealer.generate(seq, kind, words, serialize=False)))
                 self._generated += 1
 
     def fetch(self, party: int, seq: int, kind: str, words) -> bytes:
@@ -317,7 +323,7 @@ class LocalDealerSource:
             if seq not in self._made:
                 if seq != self._generated:
                     raise MaterialError(f"material: piece {seq} requested out of order")
-                self._made[seq] = (kind, tuple(words), list(self.dealer.generate(seq, kind, words)))
+                self._made[seq] = (kind, tuple(words), list(self.dealer.generate(seq, kind, words, serialize=False)))
                 self._generated += 1
             mk, mw, halves = self._made[seq]
             if mk != kind or tuple(mw) != tuple(words):

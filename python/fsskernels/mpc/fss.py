@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from .limits import checked_numel
+from .material import key_batch
 
 
 def _check(kind: str, shape, bits: int, out_bits: int, beta: int) -> tuple[tuple, int]:
@@ -49,7 +50,7 @@ def fss_keys(session, kind: str, shape, bits: int, out_bits: int, beta: int = 1)
     shape, n = _check(kind, shape, bits, out_bits, beta)
     with session.protocol(kind):
         raw, r = session.take(kind, (bits, out_bits, n, beta))
-    return _one_time(fsskernels.KeyBatch.from_bytes(raw)), r.reshape(shape)
+    return _one_time(key_batch(raw)), r.reshape(shape)
 
 
 def dealer_fss_keys(dealer, *args, seq: int | None = None, **kwargs):
@@ -80,7 +81,7 @@ def dealer_fss_keys(dealer, *args, seq: int | None = None, **kwargs):
     out = []
     for data in dealer.generate(seq, kind, encode_spec((bits, out_bits, n, beta))):
         raw, r = parse_piece(data).take()
-        out.append((_one_time(fsskernels.KeyBatch.from_bytes(raw)), torch.from_numpy(r.view(np.int64)).reshape(shape)))
+        out.append((_one_time(key_batch(raw)), torch.from_numpy(r.view(np.int64)).reshape(shape)))
     return tuple(out)
 
 

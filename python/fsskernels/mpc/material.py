@@ -62,6 +62,35 @@ KINDS = {
 KIND_NAMES = {v: k for k, v in KINDS.items()}
 CODE_RING, CODE_RAW, CODE_PRG = 1, 2, 3
 
+
+class PrgEntry(tuple):
+    """(seed16, dims) of a seed-compressed array, carrying the dealer's expanded ``values``
+    so an in-process party (``piece_from_entries``) need not expand the seed again."""
+
+    values: np.ndarray | None = None
+
+    def __new__(cls, seed: bytes, dims, values: np.ndarray | None = None) -> "PrgEntry":
+        obj = super().__new__(cls, (seed, tuple(dims)))
+        obj.values = values
+        return obj
+
+
+def _is_keybatch(obj) -> bool:
+    from ..keys import KeyBatch
+
+    return isinstance(obj, KeyBatch)
+
+
+def key_batch(raw):
+    """The KeyBatch of a raw-key array of a piece: pieces made in this process carry the
+    dealer's KeyBatch itself; pieces that arrived as bytes carry them, validated on load here
+    (``KeyBatch.from_bytes``: ValueError naming "keys" on any defect)."""
+    if _is_keybatch(raw):
+        return raw
+    from ..keys import KeyBatch
+
+    return KeyBatch.from_bytes(raw)
+
 # Kinds added by higher layers (the FSS gates): kind -> (schema_fn(spec, party), generate_fn(dealer, rng, spec)).
 _EXTENSIONS: dict = {}
 
@@ -236,6 +265,8 @@ def serialize_piece(kind: str, party: int, seq: int, session_id: bytes, spec_wor
                 raise ValueError("serialize_piece: seeds are 16 bytes")
             data = np.frombuffer(bytes(seed), dtype=np.uint8)
         elif code == CODE_RAW:
+            if _is_keybatch(arr):
+                arr = np.frombuffer(arr.to_bytes(), dtype=np.uint8)
             data = np.ascontiguousarray(arr, dtype=np.uint8).reshape(-1)
             dims, bits = (data.size,), 8
         else:
@@ -265,6 +296,7 @@ class Piece:
     arrays: list
     bits: list
     _taken: bool = False
+    nbytes: int = 0  # its size as bytes on the wire (serialized or not)
 
     def take(self) -> list:
         """The arrays, once: a second call raises MaterialReuseError."""
@@ -273,6 +305,38 @@ class Piece:
         self._taken = True
         arrays, self.arrays = self.arrays, []
         return arrays
+
+
+def piece_from_entries(kind: str, party: int, seq: int, session_id: bytes, spec: tuple, spec_words,
+                       arrays: Sequence) -> Piece:
+    """The Piece a party would parse from ``serialize_piece(...)`` of the same entries, made
+    without serializing (both parties and the dealer in one process): ring values reduced mod
+    2^bits as uint64, seeds expanded (or the dealer's expansion reused), key batches handed
+    over as KeyBatch objects. ``nbytes`` is the serialized size, so traffic accounting is the
+    same on both paths."""
+    out, widths = [], []
+    nbytes = HEADER_SIZE + 8 * len(spec_words)
+    for code, bits, arr in arrays:
+        if code == CODE_PRG:
+            seed, dims = arr
+            vals = getattr(arr, "values", None)
+            out.append(vals.reshape(dims).copy() if vals is not None else expand_prg(bytes(seed), dims, bits))  # own copy: the dealer may keep or wipe its values
+            nbytes += _ARR.size + 8 * len(dims) + 16
+        elif code == CODE_RAW:
+            if not _is_keybatch(arr):
+                arr = np.ascontiguousarray(arr, dtype=np.uint8).reshape(-1)
+            out.append(arr)
+            bits = 8
+            nbytes += _ARR.size + 8 + (arr.nbytes if not _is_keybatch(arr) else arr.nbytes)
+        else:
+            a = np.asarray(arr)
+            a = a.astype(np.uint64, copy=False) if a.dtype != np.uint64 else a
+            if bits < 64:
+                a = a & np.uint64((1 << bits) - 1)
+            out.append(a)
+            nbytes += _ARR.size + 8 * a.ndim + packed_nbytes(a.size, bits)
+        widths.append(bits)
+    return Piece(kind, party, seq, bytes(session_id), tuple(spec), out, widths, nbytes=nbytes)
 
 
 def parse_piece(data, expect: tuple | None = None) -> Piece:
@@ -365,7 +429,7 @@ def _parse_piece(data, expect) -> Piece:
             arrays.append(expand_prg(raw.tobytes(), dims, bits))
         else:
             arrays.append(unpack(raw, n, bits).reshape(dims))
-    return Piece(KIND_NAMES[kind], party, seq, bytes(sid), spec, arrays, widths)
+    return Piece(KIND_NAMES[kind], party, seq, bytes(sid), spec, arrays, widths, nbytes=len(buf))
 
 
 def check_piece(piece: Piece, kind: str, spec: tuple, party: int, session_id: bytes, seq: int) -> None:
@@ -388,8 +452,12 @@ def check_piece(piece: Piece, kind: str, spec: tuple, party: int, session_id: by
             raise MaterialError(f"material: {kind} array has shape {arr.shape}, expected {tuple(shape)}")
         if code == CODE_RING and width != bits:  # unpacking keeps exactly `width` bits
             raise MaterialError(f"material: {kind} array has {width}-bit values, expected {bits}-bit")
-        if code == CODE_RAW and arr.dtype != np.uint8:
+        if code == CODE_RAW and not _is_keybatch(arr) and arr.dtype != np.uint8:
             raise MaterialError(f"material: {kind} expects raw bytes")
+
+
+def _size(data) -> int:
+    return data.nbytes if isinstance(data, Piece) else len(data)
 
 
 class MaterialStream:
@@ -413,7 +481,7 @@ class MaterialStream:
             data = ahead[2]
         else:
             data = self._source.fetch(self.party, self.next_seq, kind, encode_spec(spec))
-            self.bytes_in += len(data)
+            self.bytes_in += _size(data)
         arrays = self.accept(data, kind, spec)
         self.history.append((kind, spec))
         return arrays
@@ -426,19 +494,20 @@ class MaterialStream:
         for kind, spec in requests:
             spec = tuple(spec)
             data = self._source.fetch(self.party, seq, kind, encode_spec(spec))
-            self.bytes_in += len(data)
+            self.bytes_in += _size(data)
             self._ahead[seq] = (kind, spec, data)
             seq += 1
 
     def accept(self, data, kind: str, spec: tuple) -> list:
-        """Validate externally supplied piece bytes as the next piece and consume it."""
+        """Validate externally supplied piece bytes (or a Piece made in this process by
+        ``piece_from_entries``) as the next piece and consume it."""
         try:
             expect = schema(kind, tuple(spec), self.party)
         except MaterialError:
             raise
         except Exception as exc:  # noqa: BLE001 - a spec the schema cannot read
             raise MaterialError(f"material: malformed {kind} spec: {exc}") from None
-        piece = parse_piece(data, (kind, tuple(spec), expect))
+        piece = data if isinstance(data, Piece) else parse_piece(data, (kind, tuple(spec), expect))
         check_piece(piece, kind, tuple(spec), self.party, self.session_id, self.next_seq)
         self.next_seq += 1
         return piece.take()

@@ -97,12 +97,13 @@ class Session:
     # -- dealer material --------------------------------------------------------------------
     def take(self, kind: str, spec: tuple) -> list:
         """The next dealer piece (``kind``, ``spec``) as int64 tensors on the session device
-        (raw byte arrays stay numpy)."""
+        (raw keys stay as they came: numpy bytes, or a KeyBatch from an in-process dealer;
+        ``material.key_batch`` reads both)."""
         with self._guard():
             arrays = self.material.take(kind, spec)
         out = []
         for a in arrays:
-            if a.dtype == np.uint64:
+            if isinstance(a, np.ndarray) and a.dtype == np.uint64:
                 t = torch.from_numpy(a.view(np.int64))
                 out.append(t.to(self.device) if self.device.type != "cpu" else t)
             else:

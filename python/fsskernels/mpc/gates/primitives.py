@@ -29,10 +29,10 @@ _CHUNK_CELLS = 1 << 22  # elements x table size processed at once in a lookup
 
 
 def keybatch(raw: np.ndarray, one_time: bool = True):
-    """A KeyBatch from dealer bytes (validated), marked one-time when the kernels support it."""
-    import fsskernels
+    """The KeyBatch of a piece's raw keys (bytes validated on load), marked one-time when the kernels support it."""
+    from ..material import key_batch
 
-    kb = fsskernels.KeyBatch.from_bytes(raw)
+    kb = key_batch(raw)
     return mark_one_time(kb) if one_time else kb
 
 
