@@ -5,7 +5,9 @@
 // beta * T[t][(c_k - alpha_k) mod 2^n]. Each key's domain is expanded into a per-thread row and
 // consumed at once, so no N x 2^n intermediate is written. Table reads are indexed by the public
 // c_k only (constant time with respect to the key and alpha).
+#include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dpf_internal.h"
@@ -14,6 +16,72 @@
 namespace fss {
 
 using namespace detail;
+
+namespace {
+
+// Keys expanded together, so that every AES call of a level has many independent blocks in
+// flight (one key's first levels alone have 2, 4, 8 nodes: latency-bound).
+int group_size(int levels) { return static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(8, uint64_t(4096) >> levels))); }
+
+struct GroupScratch {
+  std::vector<Block> cur, nxt, in, res;
+  explicit GroupScratch(uint64_t blocks) : cur(blocks), nxt(blocks), in(blocks), res(blocks) {}
+};
+
+// rows[g * dom + j] = this party's share of key (k0 + g) at point j, for g < G: the same values
+// as dpf_expand_key, computed level by level for G keys at once.
+void expand_group(int party, const KeyView& v, uint64_t k0, int G, GroupScratch& sc, uint64_t* rows) {
+  const int m = v.h.out_bits, w = slot_width(m), L = v.lay.levels, nu = v.lay.early_bits;
+  const uint64_t mm = mask_bits(m), W = uint64_t(1) << L, per_leaf = uint64_t(1) << nu, dom = W * per_leaf;
+  Block* cur = sc.cur.data();
+  Block* nxt = sc.nxt.data();
+  Block* in = sc.in.data();
+  Block* res = sc.res.data();
+  KeyTilePtrs p[8];
+  for (int g = 0; g < G; ++g) {
+    p[g] = v.tile(k0 + static_cast<uint64_t>(g));
+    const Block root = load_block(p[g].roots);
+    cur[g * W] = Block{root.lo | static_cast<uint64_t>(party), root.hi};
+  }
+  for (int i = 0; i < L; ++i) {
+    const uint64_t width = uint64_t(1) << i;
+    for (int g = 0; g < G; ++g)
+      for (uint64_t j = 0; j < width; ++j) {
+        const Block sd = clear_low2(cur[g * W + j]);
+        in[2 * (g * width + j)] = sd;
+        in[2 * (g * width + j) + 1] = Block{sd.lo ^ 1, sd.hi};
+      }
+    mmo(in, res, static_cast<size_t>(2 * width * static_cast<uint64_t>(G)));
+    for (int g = 0; g < G; ++g) {
+      const Block c = load_block(p[g].cw + p[g].cw_stride * i);
+      for (uint64_t j = 0; j < width; ++j) {
+        const uint64_t t = cur[g * W + j].lo & 1, tm = ct_mask(t);
+        for (int d = 0; d < 2; ++d) {
+          const Block o = res[2 * (g * width + j) + d];
+          const uint64_t nt = (o.lo ^ (t & (c.lo >> d))) & 1;
+          nxt[g * W + 2 * j + d] = Block{((o.lo ^ (c.lo & tm)) & ~uint64_t(3)) | nt, o.hi ^ (c.hi & tm)};
+        }
+      }
+    }
+    std::swap(cur, nxt);
+  }
+  for (int g = 0; g < G; ++g)
+    for (uint64_t j = 0; j < W; ++j) in[g * W + j] = Block{(cur[g * W + j].lo & ~uint64_t(3)) ^ 2, cur[g * W + j].hi};
+  mmo(in, res, static_cast<size_t>(W * static_cast<uint64_t>(G)));
+  for (int g = 0; g < G; ++g) {
+    const Block f = load_block(p[g].fcw);
+    uint64_t* row = rows + static_cast<uint64_t>(g) * dom;
+    for (uint64_t j = 0; j < W; ++j) {
+      const uint64_t tm = ct_mask(cur[g * W + j].lo & 1);
+      for (uint64_t s = 0; s < per_leaf; ++s) {
+        const uint64_t y = get_slot(res[g * W + j], s, w) + (get_slot(f, s, w) & tm);
+        row[j * per_leaf + s] = (party ? uint64_t(0) - y : y) & mm;
+      }
+    }
+  }
+}
+
+}  // namespace
 
 void dpf_lookup(int party, const uint8_t* key, size_t key_len, const uint64_t* c, const uint64_t* tables,
                 size_t ntab, uint64_t* out) {
@@ -29,20 +97,28 @@ void dpf_lookup(int party, const uint8_t* key, size_t key_len, const uint64_t* c
   std::vector<uint64_t> R(ntab * 2 * dom);
   for (size_t t = 0; t < ntab; ++t)
     for (uint64_t i = 0; i < 2 * dom; ++i) R[t * 2 * dom + i] = tables[t * dom + ((dom - 1 - i) & dm)];
-  const int nt = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(num_threads()), std::max<uint64_t>(N, 1)));
+  const int L = v.lay.levels, G = group_size(L);
+  const uint64_t groups = (N + static_cast<uint64_t>(G) - 1) / static_cast<uint64_t>(G);
+  const int nt = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(num_threads()), std::max<uint64_t>(groups, 1)));
 #pragma omp parallel num_threads(nt)
   {
-    std::vector<uint64_t> row(dom);
+    std::vector<uint64_t> rows(static_cast<uint64_t>(G) * dom);
+    GroupScratch sc(static_cast<uint64_t>(G) << L);
 #pragma omp for schedule(static)
-    for (int64_t kk = 0; kk < static_cast<int64_t>(N); ++kk) {
-      const uint64_t k = static_cast<uint64_t>(kk);
-      dpf_expand_key(party, v, k, row.data());
-      const uint64_t s = dm - (c[k] & dm);
-      for (size_t t = 0; t < ntab; ++t) {
-        const uint64_t* r = R.data() + t * 2 * dom + s;
-        uint64_t acc = 0;
-        for (uint64_t j = 0; j < dom; ++j) acc += r[j] * row[j];
-        out[t * N + k] = acc & mm;
+    for (int64_t gg = 0; gg < static_cast<int64_t>(groups); ++gg) {
+      const uint64_t k0 = static_cast<uint64_t>(gg) * static_cast<uint64_t>(G);
+      const int n = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(G), N - k0));
+      expand_group(party, v, k0, n, sc, rows.data());
+      for (int g = 0; g < n; ++g) {
+        const uint64_t k = k0 + static_cast<uint64_t>(g);
+        const uint64_t* row = rows.data() + static_cast<uint64_t>(g) * dom;
+        const uint64_t s = dm - (c[k] & dm);
+        for (size_t t = 0; t < ntab; ++t) {
+          const uint64_t* r = R.data() + t * 2 * dom + s;
+          uint64_t acc = 0;
+          for (uint64_t j = 0; j < dom; ++j) acc += r[j] * row[j];
+          out[t * N + k] = acc & mm;
+        }
       }
     }
   }
