@@ -289,14 +289,19 @@ class _FakeCudaModule:
         _at(out, out_len, np.uint64)[:] = res.ravel()
 
     @classmethod
-    def ring_matmul(cls, a, b, c, batch, m, k, n, sa, sb, device, stream):
-        cls.calls.append("ring_matmul")
+    def ring_matmul(cls, a, b, c, batch, m, k, n, sa, sb, device, stream, algo="auto"):
+        cls.calls.append(f"ring_matmul:{algo}")
         A = _at(a, (batch - 1) * sa + m * k, np.uint64)
         B = _at(b, (batch - 1) * sb + k * n, np.uint64)
         C = _at(c, batch * m * n, np.uint64)
         for z in range(batch):
-            C[z * m * n:(z + 1) * m * n] = fk.ring_matmul(A[z * sa:z * sa + m * k].reshape(m, k),
-                                                          B[z * sb:z * sb + k * n].reshape(k, n)).ravel()
+            az = A[z * sa:z * sa + m * k].reshape(m, k)
+            bz = B[z * sb:z * sb + k * n].reshape(k, n)
+            if algo == "imma":  # the tensor-core kernel's host emulation
+                res = M._emulate_ring_matmul_imma(az.reshape(1, m, k).copy(), bz.reshape(1, k, n).copy())
+            else:
+                res = fk.ring_matmul(az, bz)
+            C[z * m * n:(z + 1) * m * n] = res.ravel()
 
 
 @pytest.fixture
@@ -408,6 +413,24 @@ def test_glue_ring_matmul(fake_gpu, sa, sb):
     if a.ndim == 2:
         at = cp.asarray(np.ascontiguousarray(a.T)).T  # non-contiguous view
         assert np.array_equal(cp.asnumpy(fk.ring_matmul(at, cp.asarray(b))), want)
+    import fsskernels._cuda as glue
+
+    for algo in ("simt", "imma"):
+        got = glue.ring_matmul(cp.asarray(a), cp.asarray(b), algo=algo)
+        assert np.array_equal(cp.asnumpy(got), want)
+    if 0 not in a.shape + b.shape:
+        assert "ring_matmul:imma" in _FakeCudaModule.calls
+
+
+@needs_module
+def test_glue_ring_matmul_algo_errors(fake_gpu):
+    import fsskernels._cuda as glue
+
+    cp = fake_gpu
+    x = cp.asarray(np.ones((2, 2), np.uint64))
+    for bad in ("tensor", "IMMA", None, 1):
+        with pytest.raises(ValueError, match="^algo: must be one of"):
+            glue.ring_matmul(x, x, algo=bad)
 
 
 # =========================================================================== GPU helpers

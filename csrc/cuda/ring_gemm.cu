@@ -1,4 +1,6 @@
-// Ring GEMM over Z_{2^64} on the GPU: C[b] = A[b] @ B[b] mod 2^64 (fss::RingGemmArgs).
+// Ring GEMM over Z_{2^64} on the GPU: C[b] = A[b] @ B[b] mod 2^64 (fss::RingGemmArgs), and the
+// algorithm choice of fss::cuda::ring_matmul (the Imma kernel is in ring_gemm_imma.cu).
+// The SIMT kernel:
 // Classic shared-memory tiling: a 256-thread block computes a 64 x 64 tile of C, stepping
 // through k in slices of 16; each thread keeps a 4 x 4 block of uint64 accumulators (rows
 // ty + 16i, columns tx + 16j, so shared reads are broadcasts / conflict-free and global
@@ -83,11 +85,17 @@ __global__ void __launch_bounds__(256) ring_gemm_kernel(const GemmParams p) {
 }
 
 }  // namespace
+
+// ring_gemm_imma.cu
+bool imma_supported();
+void ring_matmul_imma(const RingGemmArgs& g, cudaStream_t s);
 }  // namespace detail
 
-void ring_matmul(const RingGemmArgs& g, void* stream) {
+void ring_matmul(const RingGemmArgs& g, void* stream, RingGemmAlgo algo) {
   using namespace detail;
   const size_t batch = g.batch, m = g.m, k = g.k, n = g.n;
+  if (algo != RingGemmAlgo::Auto && algo != RingGemmAlgo::Simt && algo != RingGemmAlgo::Imma)
+    bad_arg("algo", "must be Auto, Simt or Imma");
   const RingGemmExtents ext = check_ring_gemm_args(g);
   const size_t a_ext = ext.a, b_ext = ext.b, c_ext = ext.c;
   if (c_ext == 0) return;  // batch, m or n is zero
@@ -99,6 +107,11 @@ void ring_matmul(const RingGemmArgs& g, void* stream) {
   }
   require_device_ptr(g.a, a_ext * 8, 8, "a");
   require_device_ptr(g.b, b_ext * 8, 8, "b");
+  if (algo == RingGemmAlgo::Imma) {
+    if (!imma_supported()) bad_arg("algo", "Imma needs compute capability >= 8.0 (integer mma.sync m16n8k32)");
+    ring_matmul_imma(g, s);
+    return;
+  }
   GemmParams p{g.a, g.b, g.c, batch, m, k, n, g.a_batch_stride, g.b_batch_stride, (m + BM - 1) / BM};
   const uint64_t ntiles = (n + BN - 1) / BN;
   if (ntiles > 0x7fffffffu) bad_arg("b", "too many columns");

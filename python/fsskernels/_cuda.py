@@ -324,10 +324,20 @@ def _reshape(obj: Any, shape: tuple) -> Any:
     return obj.reshape(shape)
 
 
-def ring_matmul(a: Any, b: Any) -> Any:
+RING_ALGOS = ("auto", "simt", "imma")
+
+
+def ring_matmul(a: Any, b: Any, algo: str = "auto") -> Any:
     """a @ b mod 2^64 on the GPU, with np.matmul shapes (1-D vectors, broadcast leading dims).
     Returns torch int64 if either input is a torch tensor, else CuPy (int64 when both inputs
-    are signed, uint64 otherwise)."""
+    are signed, uint64 otherwise).
+
+    algo: "simt" (uint64 multiply-adds on the CUDA cores), "imma" (36 byte-limb products on
+    the integer tensor cores, compute capability >= 8.0; docs/gpu.md) or "auto" (SIMT until a
+    GPU run has validated IMMA). Every algorithm is exact; ValueError naming "algo" for another
+    value or for "imma" on an older GPU."""
+    if not isinstance(algo, str) or algo not in RING_ALGOS:
+        raise ValueError(f"algo: must be one of {', '.join(repr(x) for x in RING_ALGOS)}, got {algo!r}")
     ka, kb = array_kind(a), array_kind(b)
     if not is_cuda_kind(ka) and is_cuda_kind(kb):
         A = _as_device_array(a, "a", "b")  # raises the mixed CPU/GPU error naming a
@@ -378,7 +388,7 @@ def ring_matmul(a: Any, b: Any) -> Any:
         gb, gm = nb, m
     out_fw = _FW_TORCH if _FW_TORCH in (A.fw, B.fw) else _FW_CUPY
     out = _empty(out_fw, (gb, gm, n), "u64", A.device)
-    _M.ring_matmul(_ptr(a_c), _ptr(b_c), _ptr(out), gb, gm, k, n, sa, sb, A.device, _stream(out_fw, A.device))
+    _M.ring_matmul(_ptr(a_c), _ptr(b_c), _ptr(out), gb, gm, k, n, sa, sb, A.device, _stream(out_fw, A.device), algo)
     if A.fw != B.fw or any(_fw_of_buffer(t) != out_fw for t in temps) or (A.copied and A.fw != out_fw) or (
             B.copied and B.fw != out_fw):
         _synchronize(out_fw, A.device)  # inputs / temporaries owned by another framework's stream

@@ -32,6 +32,13 @@ fss::Scheme scheme_from(const std::string& s) {
   throw std::invalid_argument("scheme: must be 'dpf' or 'dcf', got '" + s + "'");
 }
 
+fss::cuda::RingGemmAlgo gemm_algo_from(const std::string& s) {
+  if (s == "auto") return fss::cuda::RingGemmAlgo::Auto;
+  if (s == "simt") return fss::cuda::RingGemmAlgo::Simt;
+  if (s == "imma") return fss::cuda::RingGemmAlgo::Imma;
+  throw std::invalid_argument("algo: must be 'auto', 'simt' or 'imma', got '" + s + "'");
+}
+
 template <class T>
 T* ptr(uintptr_t p) { return reinterpret_cast<T*>(p); }
 
@@ -217,7 +224,8 @@ PYBIND11_MODULE(_C_cuda, m) {
     fss::cuda::prg_hash(ptr<const void>(in), ptr<void>(out), n, tweak, stream_of(stream));
   }, py::arg("blocks"), py::arg("out"), py::arg("n"), py::arg("tweak"), py::arg("device"), py::arg("stream"));
   m.def("ring_matmul", [](uint64_t a, uint64_t b, uint64_t c, size_t batch, size_t mm, size_t k, size_t n,
-                          size_t a_stride, size_t b_stride, int device, uint64_t stream) {
+                          size_t a_stride, size_t b_stride, int device, uint64_t stream, const std::string& algo) {
+    const fss::cuda::RingGemmAlgo al = gemm_algo_from(algo);
     fss::RingGemmArgs g;
     g.batch = batch;
     g.m = mm;
@@ -230,10 +238,12 @@ PYBIND11_MODULE(_C_cuda, m) {
     g.b_batch_stride = b_stride;
     py::gil_scoped_release nogil;
     fss::cuda::DeviceGuard guard(device);
-    fss::cuda::ring_matmul(g, stream_of(stream));
+    fss::cuda::ring_matmul(g, stream_of(stream), al);
   }, py::arg("a"), py::arg("b"), py::arg("c"), py::arg("batch"), py::arg("m"), py::arg("k"), py::arg("n"),
      py::arg("a_batch_stride"), py::arg("b_batch_stride"), py::arg("device"), py::arg("stream"),
-     "c[i] = a[i] @ b[i] mod 2^64 on device pointers (fss::RingGemmArgs semantics).");
+     py::arg("algo") = "auto",
+     "c[i] = a[i] @ b[i] mod 2^64 on device pointers (fss::RingGemmArgs semantics); algo 'auto', 'simt' "
+     "or 'imma' (integer tensor cores, compute capability >= 8.0).");
   m.def("download_keys", [](uint64_t key, size_t len, int device, uint64_t stream) {
     U8Array out(static_cast<py::ssize_t>(len));
     uint8_t* dst = out.mutable_data();
@@ -260,6 +270,32 @@ PYBIND11_MODULE(_C_cuda, m) {
     fss::cuda::emulate::dpf_eval_all(party, key.data(), static_cast<size_t>(key.size()), dst, h.count * dom);
     return out;
   }, py::arg("party"), py::arg("keys"));
+  m.def("_emulate_ring_matmul_imma", [](const U64Array& a, const U64Array& b, uint64_t flush_tiles) {
+    // a: (batch, m, k), b: (batch, k, n) or (1, k, n) (broadcast); returns (batch, m, n).
+    if (a.ndim() != 3) throw std::invalid_argument("a: expected shape (batch, m, k)");
+    if (b.ndim() != 3) throw std::invalid_argument("b: expected shape (batch, k, n) or (1, k, n)");
+    const size_t batch = static_cast<size_t>(a.shape(0)), mm = static_cast<size_t>(a.shape(1)),
+                 k = static_cast<size_t>(a.shape(2)), n = static_cast<size_t>(b.shape(2));
+    if (static_cast<size_t>(b.shape(1)) != k) throw std::invalid_argument("b: has " + std::to_string(b.shape(1)) +
+                                                                          " rows but a has k=" + std::to_string(k));
+    if (b.shape(0) != 1 && static_cast<size_t>(b.shape(0)) != batch)
+      throw std::invalid_argument("b: batch must be 1 or that of a");
+    U64Array out({static_cast<py::ssize_t>(batch), static_cast<py::ssize_t>(mm), static_cast<py::ssize_t>(n)});
+    fss::RingGemmArgs g;
+    g.batch = batch;
+    g.m = mm;
+    g.k = k;
+    g.n = n;
+    g.a = a.data();
+    g.b = b.data();
+    g.c = out.mutable_data();
+    g.a_batch_stride = mm * k;
+    g.b_batch_stride = b.shape(0) == 1 ? 0 : k * n;
+    py::gil_scoped_release nogil;
+    fss::cuda::emulate::ring_matmul_imma(g, flush_tiles);
+    return out;
+  }, py::arg("a"), py::arg("b"), py::arg("flush_tiles") = 0,
+     "The Imma ring GEMM kernel run on the host (tests without a GPU).");
   m.def("_emulate_prg_hash", [](const U8Array& blocks, uint64_t tweak) {
     if (blocks.ndim() != 2 || blocks.shape(1) != 16) throw std::invalid_argument("blocks: expected shape (n, 16)");
     const size_t n = static_cast<size_t>(blocks.shape(0));

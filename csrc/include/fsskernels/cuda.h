@@ -122,9 +122,19 @@ void dpf_eval_all(int party, const uint8_t* key, size_t key_len, const uint8_t* 
 void prg_hash(const void* in, void* out, size_t n, uint64_t tweak, void* stream);
 
 // C[b] = A[b] @ B[b] mod 2^64 with fss::RingGemmArgs semantics (device pointers; a zero batch
-// stride broadcasts; c must not overlap a or b; k == 0 gives zeros). Tiled shared-memory
-// kernel, exact for every shape. Does not synchronize.
-void ring_matmul(const RingGemmArgs& args, void* stream);
+// stride broadcasts; c must not overlap a or b; k == 0 gives zeros). Exact for every shape
+// and value with either kernel:
+//   Simt: 64 x 64 shared-memory tiles of uint64 multiply-adds on the CUDA cores.
+//   Imma: 36 byte-plane products u8 x u8 -> s32 on the integer tensor cores (mma.sync
+//         m16n8k32), limb pairs (i, j) with 8 (i + j) < 64 only, folded mod 2^64
+//         (ring_imma.cuh); needs compute capability >= 8.0 (std::invalid_argument "algo: ..."
+//         otherwise).
+//   Auto: Simt for now. Imma matches the CPU bit for bit in host emulation but has not yet
+//         run on a GPU; Auto switches to it once a GPU run has shown it exact and faster
+//         (docs/gpu.md).
+// Does not synchronize.
+enum class RingGemmAlgo { Auto = 0, Simt = 1, Imma = 2 };
+void ring_matmul(const RingGemmArgs& args, void* stream, RingGemmAlgo algo = RingGemmAlgo::Auto);
 
 // ------------------------------------------------------------------ key buffers
 // Copies a device key buffer to host memory (synchronizes the stream).
@@ -142,6 +152,12 @@ void dpf_eval(const EvalArgs& a);
 void dcf_eval(const EvalArgs& a);
 void dpf_eval_all(int party, const uint8_t* key, size_t key_len, uint64_t* out, size_t out_len);
 void prg_hash(const void* in, void* out, size_t n, uint64_t tweak);
+// The Imma ring GEMM kernel (ring_gemm_imma.cu) run on the host: the same slice staging into
+// byte planes, fragment loads, 36 limb-pair products per n8 tile (the m16n8k32 mma computed
+// from the lanes' fragments as the PTX ISA lays them out), folds and stores, block by block
+// and warp by warp. flush_tiles: k-slices of 32 between folds (1..128; 0 = the kernel's 128),
+// so that the multi-fold path can be tested with small k.
+void ring_matmul_imma(const RingGemmArgs& args, uint64_t flush_tiles = 0);
 }  // namespace emulate
 
 }  // namespace cuda
