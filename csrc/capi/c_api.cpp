@@ -285,6 +285,19 @@ int fss_dpf_eval_all(int party, const uint8_t* key, size_t key_len, uint64_t* ou
   });
 }
 
+int fss_dpf_lookup(int party, const uint8_t* key, size_t key_len, const uint64_t* x, const uint64_t* tables,
+                   size_t ntab, uint64_t* out) {
+  return guarded("fss_dpf_lookup", [&] {
+    const fss::KeyHeader h = check_keys(key, key_len, fss::Scheme::DPF, party);
+    if (h.bits > 16) fail(FSS_ERR_UNSUPPORTED, "bits: table lookups need bits <= 16, got " + std::to_string(h.bits));
+    if (ntab < 1 || ntab > 64) fail(FSS_ERR_INVALID_ARGUMENT, "ntab: expected 1..64, got " + std::to_string(ntab));
+    if (h.count && (!x || !tables || !out)) fail(FSS_ERR_INVALID_ARGUMENT, "x, tables, out: null pointer");
+    const size_t out_bytes = checked_mul(checked_mul(static_cast<size_t>(h.count), ntab, "ntab"), sizeof(uint64_t), "ntab");
+    if (overlaps(out, out_bytes, key, key_len)) fail(FSS_ERR_INVALID_ARGUMENT, "out: overlaps key");
+    fss::dpf_lookup(party, key, key_len, x, tables, ntab, out);
+  });
+}
+
 int fss_key_validate(const uint8_t* key, size_t key_len, fss_key_info* info) {
   return guarded("fss_key_validate", [&] {
     if (!key) fail(FSS_ERR_INVALID_ARGUMENT, "key: null pointer");

@@ -279,6 +279,30 @@ static void test_exhaustive(int scheme, int max_bits) {
         EXPECT_STATUS(fss_dpf_eval_all(0, k0, len, all0, D * D - 1), FSS_ERR_INVALID_ARGUMENT, "out_len");
         EXPECT_STATUS(fss_dpf_eval_all(0, k0, len, NULL, D * D), FSS_ERR_INVALID_ARGUMENT, "out");
         EXPECT_STATUS(fss_dpf_eval_all(1, k0, len, all0, D * D), FSS_ERR_INVALID_ARGUMENT, "party");
+        { /* fused lookup: two tables, every key at every public x, against the direct sum */
+          uint64_t* tab = (uint64_t*)xmalloc(2 * D * sizeof(uint64_t));
+          uint64_t* l0 = (uint64_t*)xmalloc(2 * D * sizeof(uint64_t));
+          uint64_t* l1 = (uint64_t*)xmalloc(2 * D * sizeof(uint64_t));
+          for (size_t j = 0; j < 2 * D; ++j) tab[j] = next_u64();
+          int bad_lut = 0;
+          for (uint64_t xv = 0; xv < D; ++xv) {
+            for (size_t i = 0; i < D; ++i) x[i] = (xv + i) & (D - 1);
+            EXPECT_OK(fss_dpf_lookup(0, k0, len, x, tab, 2, l0));
+            EXPECT_OK(fss_dpf_lookup(1, k1, len, x, tab, 2, l1));
+            for (size_t t = 0; t < 2; ++t)
+              for (size_t i = 0; i < D; ++i) {
+                uint64_t want = 0;
+                for (uint64_t j = 0; j < D; ++j)
+                  want += tab[t * D + ((x[i] - j) & (D - 1))] * (all0[i * D + j] + all1[i * D + j]);
+                if (((l0[t * D + i] + l1[t * D + i]) & mask_bits(m)) != (want & mask_bits(m))) ++bad_lut;
+              }
+          }
+          CHECK(bad_lut == 0);
+          EXPECT_STATUS(fss_dpf_lookup(0, k0, len, x, tab, 0, l0), FSS_ERR_INVALID_ARGUMENT, "ntab");
+          EXPECT_STATUS(fss_dpf_lookup(0, k0, len, x, NULL, 2, l0), FSS_ERR_INVALID_ARGUMENT, "tables");
+          EXPECT_STATUS(fss_dpf_lookup(1, k0, len, x, tab, 2, l0), FSS_ERR_INVALID_ARGUMENT, "party");
+          free(tab); free(l0); free(l1);
+        }
         free(all0);
         free(all1);
       }

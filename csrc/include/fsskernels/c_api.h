@@ -140,6 +140,14 @@ int fss_dcf_eval(int party, const uint8_t* key, size_t key_len, const uint64_t* 
  * (UNSUPPORTED otherwise). Other errors as fss_dpf_eval. */
 int fss_dpf_eval_all(int party, const uint8_t* key, size_t key_len, uint64_t* out, size_t out_len);
 
+/* Fused table lookup (the LUT protocol of Pika / SIGMA): for key i and public x[i],
+ * out[t * count + i] = sum_j tables[t * 2^bits + (x[i] - j) mod 2^bits] * Eval(party, key_i, j)
+ * mod 2^out_bits, for t < ntab; the two parties' outputs add up to beta_i * tables[t][(x[i] -
+ * alpha_i) mod 2^bits]. tables holds ntab * 2^bits values, out ntab * count. Requires bits <= 16
+ * (UNSUPPORTED otherwise) and 1 <= ntab <= 64. Other errors as fss_dpf_eval. */
+int fss_dpf_lookup(int party, const uint8_t* key, size_t key_len, const uint64_t* x, const uint64_t* tables,
+                   size_t ntab, uint64_t* out);
+
 /* ------------------------------------------------------------------------ serialization */
 
 /* Description of a key batch (fss_key_validate). */
