@@ -54,9 +54,12 @@ class TwinBertClassifier(torch.nn.Module):
     initial trainable values; ``trainable()`` gives {peft name: tensor with requires_grad}."""
 
     def __init__(self, config, state_dict: dict, *, num_layers=None, lora: LoraSettings = LoraSettings(),
-                 init: dict, mask_big: int = DEFAULT_MASK_BIG) -> None:
+                 init: dict, mask_big: int = DEFAULT_MASK_BIG, attention=None) -> None:
         super().__init__()
         self.c, self.lora, self.big = config, lora, mask_big
+        # attention(x, q, k, v, num_heads, mask, big) per layer i: a callable, a list of them
+        # (one per layer, e.g. random-feature attention with per-layer W), or None (softmax)
+        self.attention = attention
         self.L = config.num_hidden_layers if num_layers is None else num_layers
         self.w = {(k[5:] if k.startswith("bert.") else k): torch.as_tensor(v, dtype=_D).detach().clone()
                   for k, v in state_dict.items()}
@@ -94,8 +97,9 @@ class TwinBertClassifier(torch.nn.Module):
 
     def layer(self, i, x, mask=None):
         p, eps = f"encoder.layer.{i}", self.c.layer_norm_eps
-        a = self_attention(x, self._lin(f"{p}.attention.self.query"), self._lin(f"{p}.attention.self.key"),
-                           self._lin(f"{p}.attention.self.value"), self.c.num_attention_heads, mask, self.big)
+        att = self.attention[i] if isinstance(self.attention, (list, tuple)) else (self.attention or self_attention)
+        a = att(x, self._lin(f"{p}.attention.self.query"), self._lin(f"{p}.attention.self.key"),
+                  self._lin(f"{p}.attention.self.value"), self.c.num_attention_heads, mask, self.big)
         a = layer_norm(self._lin(f"{p}.attention.output.dense")(a) + x, self.w[f"{p}.attention.output.LayerNorm.weight"],
                        self.w[f"{p}.attention.output.LayerNorm.bias"], eps)
         approx = "none" if self.c.hidden_act == "gelu" else "tanh"

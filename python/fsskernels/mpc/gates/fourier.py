@@ -32,7 +32,7 @@ Security: c = v + t mod 2^f is uniform in [0, 2^f) for every v (t is a fresh one
 from the dealer); the truncation's opening is likewise padded (docs/runtime.md section 4);
 so each party's view is simulatable from its own input. The material is one-time.
 Errors: ValueError naming the argument for a non-SharedTensor, a frac_bits other than the
-session's, a scale outside (0, 1].
+session's, a scale outside (0, 1] or not broadcastable to v.
 Cost per element of v: f bits each way for the opening; key bytes: 3 ring values + the
 truncation's DCF on g bits for each of the 2 outputs.
 """
@@ -47,34 +47,46 @@ from ..tensor import SharedTensor
 from .primitives import open_masked
 
 
-def _check(v, scale) -> SharedTensor:
+def _check(v, scale):
+    """(v, scale as a float64 tensor broadcastable to v.shape)."""
     if not isinstance(v, SharedTensor):
         raise ValueError(f"v: expected a SharedTensor, got {type(v).__name__}")
     s = v.session
     if v.frac_bits != s.frac_bits:
         raise ValueError(f"v: needs the session's frac_bits {s.frac_bits}, got {v.frac_bits}")
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < float(scale) <= 1:
-        raise ValueError(f"scale: must be a number in (0, 1], got {scale!r}")
-    return v
+    if isinstance(scale, bool) or not isinstance(scale, (int, float, torch.Tensor)):
+        raise ValueError(f"scale: must be a number or a public tensor in (0, 1], got {scale!r}")
+    sc = torch.as_tensor(scale, dtype=torch.float64)
+    if sc.numel() == 0 or not bool(((sc > 0) & (sc <= 1)).all()):
+        raise ValueError(f"scale: every value must be in (0, 1], got {scale!r}")
+    try:
+        ok = tuple(torch.broadcast_shapes(tuple(sc.shape), tuple(v.shape))) == tuple(v.shape)
+    except RuntimeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"scale: shape {tuple(sc.shape)} does not broadcast to v's {tuple(v.shape)}")
+    return v, sc
 
 
-def coefficient_bits(f: int, scale: float) -> int:
-    """Fraction bits of the public coefficients: f plus the bits that ``scale`` removes."""
-    return f + max(0, math.ceil(-math.log2(float(scale)) - 1e-12))
+def coefficient_bits(f: int, scale) -> int:
+    """Fraction bits of the public coefficients: f plus the bits that the smallest ``scale`` removes."""
+    smallest = float(torch.as_tensor(scale, dtype=torch.float64).min())
+    return f + max(0, math.ceil(-math.log2(smallest) - 1e-12))
 
 
-def fourier_features(v: SharedTensor, scale: float = 1.0) -> SharedTensor:
+def fourier_features(v: SharedTensor, scale=1.0) -> SharedTensor:
     """scale * [cos(2 pi v), sin(2 pi v)] on shares, shape (..., 2n) for v of shape (..., n).
-    Two rounds (one f-bit opening, one truncation). See the module docstring."""
-    _check(v, scale)
+    ``scale``: a number or a public tensor broadcastable to v (per-element factors, e.g. 1/m
+    for query rows only). Two rounds (one f-bit opening, one truncation)."""
+    v, sc = _check(v, scale)
     s = v.session
     f = s.frac_bits
-    g = coefficient_bits(f, scale)
+    g = coefficient_bits(f, sc)
     with s.protocol("fourier"):
         t, st, ct = s.take("trig", (f, tuple(v.shape)))
         (c,) = open_masked(s, [(v.share + t, f)])      # uniform: t is a one-time pad mod 2^f
         ang = mask_bits(c, f).to(torch.float64) * (2.0 * math.pi / 2.0 ** f)
-        k = float(scale) * 2.0 ** g
+        k = sc.to(v.device) * 2.0 ** g
         sa = torch.round(torch.sin(ang) * k).to(torch.int64)
         ca = torch.round(torch.cos(ang) * k).to(torch.int64)
         cos_z = ca * ct + sa * st                          # scale f + g
@@ -86,11 +98,12 @@ def fourier_features(v: SharedTensor, scale: float = 1.0) -> SharedTensor:
     return out
 
 
-def fourier_features_plain(v: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+def fourier_features_plain(v: torch.Tensor, scale=1.0) -> torch.Tensor:
     """float64 reference: scale * [cos(2 pi v), sin(2 pi v)]."""
     v = torch.as_tensor(v, dtype=torch.float64)
     a = 2.0 * math.pi * v
-    return float(scale) * torch.cat([torch.cos(a), torch.sin(a)], dim=-1)
+    sc = torch.as_tensor(scale, dtype=torch.float64)
+    return torch.cat([sc * torch.cos(a), sc * torch.sin(a)], dim=-1)
 
 
 __all__ = ["fourier_features", "fourier_features_plain", "coefficient_bits"]
