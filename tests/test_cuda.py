@@ -346,6 +346,14 @@ def test_glue_gen_eval(fake_gpu, scheme, bits, out_bits):
             got = fk.dpf_eval_all(party, gk, like=cp.empty(1, np.uint64))
             assert np.array_equal(cp.asnumpy(got), fk.dpf_eval_all(party, ck))
     assert "gen" in _FakeCudaModule.calls and "eval" in _FakeCudaModule.calls
+    # Unchecked evaluation (no stream synchronization): bits above `bits` are ignored.
+    import fsskernels._cuda as glue
+
+    if bits < 64:
+        high = x | (U64(1) << U64(bits))
+        for party, (ck, gk) in enumerate(((c0, g0), (c1, g1))):
+            got = glue.evaluate(scheme, party, gk, cp.asarray(high), check=False)
+            assert np.array_equal(cp.asnumpy(got), ev(party, ck, x))
 
 
 @needs_module

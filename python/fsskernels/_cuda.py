@@ -238,15 +238,20 @@ def _check_keys(keys: KeyBatch, scheme: str, party: int, device: int, other: str
         raise ValueError(f"keys: are on cuda:{kd} but {other} is on cuda:{device}; use keys.to('cuda:{device}')")
 
 
-def evaluate(scheme: str, party: int, keys: KeyBatch, x: Any) -> Any:
-    """Party `party`'s shares for CUDA x (one value per key); result like x (shape, kind)."""
+def evaluate(scheme: str, party: int, keys: KeyBatch, x: Any, check: bool = True) -> Any:
+    """Party `party`'s shares for CUDA x (one value per key); result like x (shape, kind).
+
+    check=True verifies x < 2^bits on the GPU and synchronizes the caller's stream once to
+    report a bad index as ValueError. check=False enqueues the kernel and returns at once (no
+    synchronization; bits of x above `bits` are ignored): for callers whose x is reduced mod
+    2^bits by construction, such as the runtime's opened masked values."""
     xa = _as_device_array(x, "x", "x")
     _check_keys(keys, scheme, party, xa.device, "x")
     if xa.size != len(keys):
         raise ValueError(f"x: has {xa.size} values but there are {len(keys)} keys")
     out = _empty(xa.fw, xa.shape, "u64", xa.device)
     _M.eval(scheme, party, _ptr(keys._dev_buf), keys.nbytes, keys._info.get("header"), xa.ptr, _ptr(out),
-            xa.device, _stream(xa.fw, xa.device), True)
+            xa.device, _stream(xa.fw, xa.device), bool(check))
     return out
 
 
