@@ -1,5 +1,5 @@
 """prg_hash against the reference H(x, j) (docs/kernels.md section 1), and agreement of all
-AES paths (portable / aes-ni / vaes) on the PRG and on DPF/DCF gen and eval."""
+AES paths (portable / aes-ni / vaes256 / vaes) on the PRG and on DPF/DCF gen and eval."""
 from __future__ import annotations
 
 import os
@@ -32,7 +32,7 @@ def sample_blocks(n: int, seed: int) -> np.ndarray:
 
 def test_paths_listed():
     assert "portable" in AES_PATHS
-    assert set(AES_PATHS) <= {"portable", "aes-ni", "vaes"}
+    assert set(AES_PATHS) <= {"portable", "aes-ni", "vaes256", "vaes"}
     assert fk._C.aes_path() in AES_PATHS
     flags = set()
     if os.path.exists("/proc/cpuinfo"):
@@ -45,6 +45,8 @@ def test_paths_listed():
         assert "aes-ni" in AES_PATHS
     if {"vaes", "avx512f", "avx512bw", "avx512vl"} <= flags:
         assert "vaes" in AES_PATHS
+    if {"vaes", "avx2", "aes"} <= flags:
+        assert "vaes256" in AES_PATHS
 
 
 @pytest.mark.parametrize("tweak", [0, 1, 2, 3])

@@ -213,7 +213,7 @@ const char* fss_aes_path(void) { return fss::aes_path_name(fss::aes_path()); }
 int fss_set_aes_path(const char* name) {
   return guarded("fss_set_aes_path", [&] {
     if (!name) fail(FSS_ERR_INVALID_ARGUMENT, "name: null pointer");
-    for (fss::AesPath p : {fss::AesPath::Portable, fss::AesPath::AesNi, fss::AesPath::Vaes}) {
+    for (fss::AesPath p : {fss::AesPath::Portable, fss::AesPath::AesNi, fss::AesPath::Vaes256, fss::AesPath::Vaes}) {
       if (std::strcmp(name, fss::aes_path_name(p)) != 0) continue;
       if (!fss::aes_path_supported(p))
         fail(FSS_ERR_UNSUPPORTED, std::string("name: AES path '") + name + "' is not supported by this CPU");

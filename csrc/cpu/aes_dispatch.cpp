@@ -30,6 +30,8 @@ bool cpu_has(AesPath p) {
     case AesPath::Vaes:
       return __builtin_cpu_supports("vaes") && __builtin_cpu_supports("avx512f") &&
              __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("aes");
+    case AesPath::Vaes256:
+      return __builtin_cpu_supports("vaes") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("aes");
 #endif
     default:
       return false;
@@ -38,6 +40,7 @@ bool cpu_has(AesPath p) {
 
 AesPath best_path() {
   if (cpu_has(AesPath::Vaes)) return AesPath::Vaes;
+  if (cpu_has(AesPath::Vaes256)) return AesPath::Vaes256;
   if (cpu_has(AesPath::AesNi)) return AesPath::AesNi;
   return AesPath::Portable;
 }
@@ -62,6 +65,8 @@ MmoFn current_mmo() {
 #if defined(FSS_X86)
     case AesPath::Vaes:
       return mmo_vaes;
+    case AesPath::Vaes256:
+      return mmo_vaes256;
     case AesPath::AesNi:
       return mmo_aesni;
 #endif
@@ -72,7 +77,9 @@ MmoFn current_mmo() {
 
 EncFn current_enc() {
 #if defined(FSS_X86)
-  if (static_cast<AesPath>(g_path.load(std::memory_order_relaxed)) != AesPath::Portable) return enc_aesni;
+  const AesPath p = static_cast<AesPath>(g_path.load(std::memory_order_relaxed));
+  if (p == AesPath::Vaes256) return enc_vaes256;
+  if (p != AesPath::Portable) return enc_aesni;
 #endif
   return enc_portable;
 }
@@ -85,6 +92,8 @@ const char* aes_path_name(AesPath p) {
   switch (p) {
     case AesPath::Vaes:
       return "vaes";
+    case AesPath::Vaes256:
+      return "vaes256";
     case AesPath::AesNi:
       return "aes-ni";
     default:

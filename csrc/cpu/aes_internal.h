@@ -31,6 +31,8 @@ void mmo_aesni(const AesKey& k, const Block* in, Block* out, size_t n);
 void enc_aesni(const AesKey& k, const Block* in, Block* out, size_t n);
 void mmo_vaes(const AesKey& k, const Block* in, Block* out, size_t n);
 void mmo_tweak_vaes(const AesKey& k, const Block* in, Block* out, size_t n, uint64_t tweak);
+void mmo_vaes256(const AesKey& k, const Block* in, Block* out, size_t n);
+void enc_vaes256(const AesKey& k, const Block* in, Block* out, size_t n);
 #endif
 
 // The MMO function of the current path (what the FSS kernels call).

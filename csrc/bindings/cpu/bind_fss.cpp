@@ -199,12 +199,12 @@ void register_fss(py::module_& m) {
   m.def("aes_path", []() { return std::string(fss::aes_path_name(fss::aes_path())); });
   m.def("available_aes_paths", []() {
     py::list l;
-    for (auto p : {fss::AesPath::Portable, fss::AesPath::AesNi, fss::AesPath::Vaes})
+    for (auto p : {fss::AesPath::Portable, fss::AesPath::AesNi, fss::AesPath::Vaes256, fss::AesPath::Vaes})
       if (fss::aes_path_supported(p)) l.append(fss::aes_path_name(p));
     return l;
   });
   m.def("set_aes_path", [](const std::string& name) {
-    for (auto p : {fss::AesPath::Portable, fss::AesPath::AesNi, fss::AesPath::Vaes})
+    for (auto p : {fss::AesPath::Portable, fss::AesPath::AesNi, fss::AesPath::Vaes256, fss::AesPath::Vaes})
       if (name == fss::aes_path_name(p)) return fss::set_aes_path(p);
     throw std::invalid_argument("path: unknown AES path '" + name + "' (portable, aes-ni, vaes)");
   }, py::arg("path"));

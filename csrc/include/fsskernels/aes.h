@@ -16,11 +16,11 @@
 
 namespace fss {
 
-enum class AesPath : int { Portable = 0, AesNi = 1, Vaes = 2 };
+enum class AesPath : int { Portable = 0, AesNi = 1, Vaes = 2, Vaes256 = 3 };
 
 // The path chosen at startup by CPUID (the fastest supported), or the one set last.
 AesPath aes_path();
-const char* aes_path_name(AesPath p);  // "portable", "aes-ni", "vaes"
+const char* aes_path_name(AesPath p);  // "portable", "aes-ni", "vaes" (512-bit), "vaes256" (AVX2)
 bool aes_path_supported(AesPath p);
 // Throws std::invalid_argument if the CPU does not support `p`.
 void set_aes_path(AesPath p);
