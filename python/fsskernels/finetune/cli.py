@@ -66,6 +66,21 @@ def parser() -> argparse.ArgumentParser:
     a("--dealer-seed", type=int, default=None,
       help="TESTS ONLY, INSECURE: deterministic dealer and party randomness (bit-identical reruns)")
     a("--quiet", action="store_true", help="no progress bars")
+    # forward-only private tuning (SecP-Tuning; docs/forward_only.md)
+    a("--method", choices=["lora", "forward-only"], default="lora",
+      help="lora (default: gradient-based private LoRA) or forward-only (soft prompt tuned by CMA-ES/SPSA at the client)")
+    a("--attention", choices=["softmax", "rfa"], default="softmax",
+      help="forward-only: softmax (default) or random-feature attention with the one-round cosine")
+    a("--rfa-features", type=int, default=32, help="forward-only: random features per head for --attention rfa (default 32)")
+    a("--shots", type=int, default=None, help="forward-only: few-shot, this many training examples per class")
+    a("--population", type=int, default=6, help="forward-only: candidates per generation (default 6)")
+    a("--generations", type=int, default=8, help="forward-only: optimizer steps (default 8)")
+    a("--z-dim", type=int, default=16, help="forward-only: dimension of the client's search vector z (default 16)")
+    a("--prompt-len", type=int, default=4, help="forward-only: soft-prompt vectors (default 4)")
+    a("--optimizer-fo", choices=["cma", "spsa"], default="cma", help="forward-only: cma (CMA-ES, default) or spsa")
+    a("--sigma0", type=float, default=1.0, help="forward-only: CMA-ES initial step size (default 1)")
+    a("--compare", action="store_true",
+      help="forward-only: also run gradient-based private LoRA on the same data and compare per step and accuracy")
     return p
 
 

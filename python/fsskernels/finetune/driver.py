@@ -48,6 +48,12 @@ def _private_summary(states, final, seconds):
 
 
 def run_command(args) -> int:
+    if getattr(args, "method", "lora") == "forward-only":
+        from .forward_only.run import run_command as forward_only_command
+
+        return forward_only_command(args)
+    if getattr(args, "attention", "softmax") != "softmax":
+        raise ValueError("attention: random-feature attention is forward-only (use --method forward-only)")
     cfg = config_from_args(args)
     torch.set_num_threads(max(1, args.threads))
     out = pathlib.Path(args.out)
