@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-SECTIONS = ("kernels", "gates", "layer", "finetune", "agg")
+SECTIONS = ("kernels", "gates", "layer", "finetune", "agg", "forward")
 
 
 class Skip(Exception):
@@ -108,7 +108,7 @@ def load_builtin() -> None:
     if _loaded:
         return
     _loaded = True
-    from . import cases_agg, cases_finetune, cases_gates, cases_kernels, cases_layer  # noqa: F401
+    from . import cases_agg, cases_finetune, cases_forward, cases_gates, cases_kernels, cases_layer  # noqa: F401
 
 
 __all__ = ["SECTIONS", "Case", "Skip", "case", "cases", "get", "load_builtin", "register"]

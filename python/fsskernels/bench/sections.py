@@ -130,7 +130,7 @@ def peers_agg(cases: list[registry.Case], o: Options) -> dict[str, Any]:
 
 PEER_RUNNERS: dict[str, Callable[[list[registry.Case], Options], dict[str, Any]]] = {
     "kernels": peers_kernels, "gates": peers_gates, "layer": peers_layer,
-    "finetune": lambda cases, o: {}, "agg": peers_agg,
+    "finetune": lambda cases, o: {}, "agg": peers_agg, "forward": lambda cases, o: {},
 }
 
 
@@ -153,7 +153,7 @@ def run_section(section: str, o: Options) -> dict[str, Any]:
 
 def _skipped_all(section: str, reason: str) -> dict[str, Any]:
     names = {"kernels": ["aes_ceiling", "sycret"], "gates": ["crypten"], "layer": ["crypten"], "finetune": [],
-             "agg": ["tenseal"]}[section]
+             "agg": ["tenseal"], "forward": []}[section]
     return {n: _skipped(reason) for n in names}
 
 

@@ -20,8 +20,8 @@ Private pipeline (B batch, H heads, T tokens, m features), rounds in brackets:
   [2] fourier_features (gates/fourier.py): cos and sin from ONE f-bit opening + one
       truncation; the query rows get the factor 1/m (folded into the public coefficients)
   [2] |k'|^2/2 = sum (k'/sqrt 2)^2 (Beaver + truncation), + mask;  [2 log2 T] row max;
-  [6] e = exp(a - max) (nonpositive exp);  [2] phi_k = e * phi(k)
-  [2] KV = phi_k^T @ [v | 1];  [2] [num | den] = phi_q @ KV;  [11] 1 / den;  [2] num / den
+  [6] e = exp(a - max) (nonpositive exp);  [2] e * v (the normaliser column is e itself)
+  [2] KV = phi(k)^T @ [e v | e];  [2] [num | den] = phi_q @ KV;  [11] 1 / den;  [2] num / den
 Error: the random-feature estimate itself (O(1/sqrt(m)), not a protocol error; compare the
 private result with ``rfa_attention_plain`` for the protocol error and with softmax
 attention for the approximation error). den = sum_k e_k kappa_hat(q, k) must lie in the
@@ -97,9 +97,40 @@ def rfa_self_attention_plain(W):
     return attention
 
 
-def _ones_like_col(t: SharedTensor) -> SharedTensor:
-    """A shared tensor of 1.0 with t's shape but last dim 1 (local: 0 * t + 1)."""
-    return t[..., :1] * 0 + 1.0
+def rfa_heads(q: SharedTensor, k: SharedTensor, v: SharedTensor, W: torch.Tensor,
+              mask_add: SharedTensor | None = None) -> SharedTensor:
+    """Random-feature attention on shared heads q, k, v (B, H, T, dh) with the public W
+    (m, dh); mask_add: the shared additive padding mask (B, 1, 1, T) or None. (B, H, T, dh)."""
+    MF = gates()
+    s = q.session
+    B, H, T, dh = q.shape
+    m = W.shape[0]
+    if W.shape[1] != dh:
+        raise ValueError(f"W: expected (features, {dh}), got {tuple(W.shape)}")
+    with s.protocol("rfa"):
+        sc = dh ** 0.25
+        # public matrix: periods of W q' / (2 pi), and k' / sqrt(2) for the squared norm
+        P = torch.cat([W.T / (2.0 * math.pi * sc), torch.eye(dh, dtype=torch.float64) / (sc * math.sqrt(2.0))], 1)
+        z = cat([q, k], 2).matmul_public(P.to(q.device))                      # (B, H, 2T, m + dh)
+        # centre the keys (softmax is invariant to k -> k - mu per head): smaller |k'|
+        zk = z[:, :, T:]
+        zk = zk - zk.sum(2, keepdim=True) * (1.0 / T)
+        per = cat([z[:, :, :T, :m], zk[..., :m]], 2)
+        scale = torch.cat([torch.full((T, 1), 1.0 / m), torch.ones(T, 1)]).to(torch.float64)
+        feats = fourier_features(per, scale)                                  # (B, H, 2T, 2m)
+        fq, fk = feats[:, :, :T], feats[:, :, T:]
+        kh = zk[..., m:]
+        a = (kh * kh).sum(-1)                                                 # |k'|^2 / 2, (B, H, T)
+        if mask_add is not None:
+            a = a + mask_add.reshape(B, 1, T)
+        e = MF.exp(a - MF.amax(a, dim=-1, keepdim=True), nonpositive=True)
+        # sum_k e_k phi(k) [v_k | 1] = phi(K)^T [e v | e]: the product with e is on the value side
+        # (T x dh elements, fewer than T x 2m), and the normaliser column needs none
+        eu = e.unsqueeze(-1)
+        kv = fk.transpose(-1, -2) @ cat([eu.expand(B, H, T, dh) * v, eu], -1)  # (B, H, 2m, dh + 1)
+        nd = fq @ kv                                                          # (B, H, T, dh + 1)
+        inv = MF.reciprocal(nd[..., dh:])                                     # den clamped to [2^-5, 2^10)
+        return nd[..., :dh] * inv.expand(B, H, T, dh)
 
 
 class RFASelfAttention(Module):
@@ -132,34 +163,8 @@ class RFASelfAttention(Module):
     def forward(self, x: SharedTensor, mask_add: SharedTensor | None = None) -> SharedTensor:
         if x.ndim != 3:
             raise ValueError(f"x: expected (batch, seq, hidden), got shape {tuple(x.shape)}")
-        MF = gates()
-        s = x.session
-        B, T, _ = x.shape
-        H, dh, m = self.num_heads, self.head_dim, self.features
         yq, yk, yv = self._project(x)
-        with s.protocol("rfa"):
-            q, k, v = self._split(yq), self._split(yk), self._split(yv)
-            sc = dh ** 0.25
-            # public matrix: periods of W q' / (2 pi), and k' / sqrt(2) for the squared norm
-            P = torch.cat([self.W.T / (2.0 * math.pi * sc), torch.eye(dh, dtype=torch.float64) / (sc * math.sqrt(2.0))], 1)
-            z = cat([q, k], 2).matmul_public(P.to(x.device))                      # (B, H, 2T, m + dh)
-            # centre the keys (softmax is invariant to k -> k - mu per head): smaller |k'|
-            zk = z[:, :, T:]
-            zk = zk - zk.sum(2, keepdim=True) * (1.0 / T)
-            per = cat([z[:, :, :T, :m], zk[..., :m]], 2)
-            scale = torch.cat([torch.full((T, 1), 1.0 / m), torch.ones(T, 1)]).to(torch.float64)
-            feats = fourier_features(per, scale)                                  # (B, H, 2T, 2m)
-            fq, fk = feats[:, :, :T], feats[:, :, T:]
-            kh = zk[..., m:]
-            a = (kh * kh).sum(-1)                                                 # |k'|^2 / 2, (B, H, T)
-            if mask_add is not None:
-                a = a + mask_add.reshape(B, 1, T)
-            e = MF.exp(a - MF.amax(a, dim=-1, keepdim=True), nonpositive=True)
-            phik = fk * e.unsqueeze(-1).expand(B, H, T, 2 * m)
-            kv = phik.transpose(-1, -2) @ cat([v, _ones_like_col(v)], -1)        # (B, H, 2m, dh + 1)
-            nd = fq @ kv                                                          # (B, H, T, dh + 1)
-            inv = MF.reciprocal(nd[..., dh:])                                     # den clamped to [2^-5, 2^10)
-            out = nd[..., :dh] * inv.expand(B, H, T, dh)
+        out = rfa_heads(self._split(yq), self._split(yk), self._split(yv), self.W, mask_add)
         return self._merge(out)
 
     def _split(self, t: SharedTensor) -> SharedTensor:
@@ -189,5 +194,5 @@ def use_rfa(model, features: int, seed: int) -> list:
     return Ws
 
 
-__all__ = ["RFASelfAttention", "rfa_attention_plain", "rfa_self_attention_plain", "rfa_weights", "use_rfa",
+__all__ = ["RFASelfAttention", "rfa_heads", "rfa_attention_plain", "rfa_self_attention_plain", "rfa_weights", "use_rfa",
            "check_features"]

@@ -1,0 +1,39 @@
+"""Forward-only cases (issue 19, SecP-Tuning): one forward-only generation against one
+gradient-based private LoRA step on the same model, batch and sequence length; and softmax
+against random-feature attention (one MiniLM self-attention, 12 heads x 32) at sequence
+lengths 64 and 128: time, bytes, rounds, error against float64 softmax attention.
+Measured by ``fsskernels.finetune.forward_only.measure``; run with ``fsskernels bench --only forward``.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .registry import Case, register
+
+
+def _requires() -> str | None:
+    for mod in ("fsskernels.finetune.forward_only.measure", "cma"):
+        try:
+            importlib.import_module(mod)
+        except ImportError as exc:
+            return f"{mod} is not available ({exc})"
+    return None
+
+
+def _gen(params: dict[str, Any], reps: int) -> dict[str, Any]:
+    return importlib.import_module("fsskernels.finetune.forward_only.measure").generation_vs_gradient(params, reps)
+
+
+def _att(params: dict[str, Any], reps: int) -> dict[str, Any]:
+    return importlib.import_module("fsskernels.finetune.forward_only.measure").attention_softmax_vs_rfa(params, reps)
+
+
+register(Case("forward", "generation_vs_gradient_step", _gen,
+              params={"layers": 1, "batch": 4, "seq": 16, "population": 4},
+              quick_params={"layers": 1, "batch": 2, "seq": 8, "population": 2}, requires=_requires,
+              description="one forward-only generation (population x batch rows) vs one private LoRA step"))
+register(Case("forward", "attention_softmax_vs_rfa", _att,
+              params={"seqs": [64, 128], "features": 32},
+              quick_params={"seqs": [64], "features": 16}, requires=_requires,
+              description="softmax vs random-feature attention core on shares, seq 64 and 128"))
