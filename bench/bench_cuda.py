@@ -1,5 +1,5 @@
 """GPU benchmarks of the CUDA backend: DPF / DCF evaluation and key generation at N = 2^20
-keys, full-domain DPF evaluation, the AES hash, and ring_matmul (SIMT and tensor-core IMMA
+keys, full-domain DPF evaluation and table lookup, the AES hash, and ring_matmul (SIMT and tensor-core IMMA
 kernels) beside float64 (torch) / int64 (CuPy) matmul.
 
     python bench/bench_cuda.py [--n 1048576] [--reps 20] [--quick] [--json out.json]
@@ -287,6 +287,29 @@ def eval_all_case(dev: Dev, bits: int, out_bits: int, keys: int, reps: int) -> d
             "kernel_ms": kernel_ms, "api_ms": None, "e2e_ms": e2e_ms, "check": bool(np.array_equal(s & mask, want))}
 
 
+def lookup_case(dev: Dev, bits: int, out_bits: int, keys: int, ntab: int, reps: int) -> dict:
+    """Table lookup with resident DPF keys (full-domain expansion + rotated-table reduction):
+    the raw entry point by CUDA events; checked against the CPU dpf_lookup."""
+    rng = np.random.default_rng(bits * 5 + ntab)
+    alpha = rand_bits(rng, keys, bits)
+    k0, _ = fk.dpf_gen(alpha, rand_bits(rng, keys, out_bits), bits=bits, out_bits=out_bits)
+    g0 = k0.to("cuda")
+    x = rand_bits(rng, keys, bits)
+    tables = rand_bits(rng, ntab << bits, 64).reshape(ntab, 1 << bits)
+    xd, td = dev.to_dev(x), dev.to_dev(tables)
+    out = dev.empty_u64((ntab, keys))
+    d, hdr = dev.device(), g0._info["header"]
+
+    def kernel():
+        M.dpf_lookup(0, dev.ptr(g0._dev_buf), g0.nbytes, hdr, dev.ptr(xd), dev.ptr(td), ntab, dev.ptr(out), d,
+                     dev.stream())
+
+    kernel_ms = dev.events_ms(kernel, reps)
+    ok = bool(np.array_equal(dev.to_host(out), fk.dpf_lookup(0, k0, x, tables)))
+    return {"case": f"dpf lookup bits={bits} out={out_bits} ntab={ntab}", "n": keys, "kernel_ms": kernel_ms,
+            "api_ms": None, "e2e_ms": None, "check": ok}
+
+
 def _guarded(fn: Callable[..., dict], name: str, *args: Any, **kw: Any) -> dict:
     """fn(*args) or, if it raises, a row with the error (the run goes on)."""
     try:
@@ -300,10 +323,11 @@ RING_SHAPES = [(1, 1024, 1024, 1024), (1, 128, 768, 768), (16, 256, 256, 256)]
 RING_LARGE = (1, 4096, 4096, 4096)
 PRG_BLOCKS = 1 << 26
 EVAL_ALL = [(8, 64, 1 << 16), (20, 1, 16)]  # (bits, out_bits, keys)
+LOOKUP = [(8, 64, 1 << 16, 1), (10, 64, 1 << 14, 2)]  # (bits, out_bits, keys, tables)
 
 
 def run_all(n: int, reps: int, quick: bool = False, *, ring_shapes: list | None = None, prg_blocks: int = PRG_BLOCKS,
-            eval_all: list | None = None) -> list[dict]:
+            eval_all: list | None = None, lookup: list | None = None) -> list[dict]:
     """Every case; the keyword sizes exist so that a dry run without a GPU can shrink them."""
     dev = Dev()
     rows = []
@@ -317,6 +341,9 @@ def run_all(n: int, reps: int, quick: bool = False, *, ring_shapes: list | None 
     for bits, out_bits, keys in (EVAL_ALL if eval_all is None else eval_all):
         rows.append(_guarded(eval_all_case, f"dpf eval_all bits={bits} out={out_bits}", dev, bits, out_bits, keys,
                              reps))
+    for bits, out_bits, keys, ntab in (LOOKUP if lookup is None else lookup):
+        rows.append(_guarded(lookup_case, f"dpf lookup bits={bits} out={out_bits} ntab={ntab}", dev, bits, out_bits, keys,
+                             ntab, reps))
     shapes = list(RING_SHAPES if ring_shapes is None else ring_shapes)
     if not quick and ring_shapes is None:
         shapes.append(RING_LARGE)

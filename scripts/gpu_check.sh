@@ -57,10 +57,12 @@ say() { echo "$*" | tee -a "$LOG"; }
 wanted() { [[ " $STAGES " == *" $1 "* ]]; }
 elapsed() { echo $(($(date +%s) - T0)); }
 
-# run_stage NAME LIMIT_S COMMAND: runs COMMAND (a bash string) under `timeout`, output to the
-# log and stdout; records ok / FAIL(rc) / TIMEOUT / SKIPPED(budget) with the seconds taken.
+# run_stage NAME LIMIT_S COMMAND [SIGNAL]: runs COMMAND (a bash string) under `timeout`, output
+# to the log and stdout; records ok / FAIL(rc) / TIMEOUT / SKIPPED(budget) with the seconds
+# taken. SIGNAL (default TERM) is sent at the limit: INT for pytest (started with `exec`), which
+# then stops cleanly and still writes its junit XML and summary.
 run_stage() {
-  local name=$1 limit=$2 cmd=$3
+  local name=$1 limit=$2 cmd=$3 sig=${4:-TERM}
   if ! wanted "$name"; then
     return 0
   fi
@@ -74,10 +76,10 @@ run_stage() {
   ((limit > left)) && limit=$left
   say "== $name (limit ${limit}s, at +$(elapsed)s)"
   local t=$(date +%s) rc
-  timeout --signal=TERM --kill-after=15 "$limit" bash -c "$cmd" 2>&1 | tee -a "$LOG"
+  timeout --signal="$sig" --kill-after=15 "$limit" bash -c "$cmd" 2>&1 | tee -a "$LOG"
   rc=${PIPESTATUS[0]}
   local dt=$(($(date +%s) - t)) st
-  if ((rc == 0)); then st=ok; elif ((rc == 124 || rc == 137)); then st=TIMEOUT; else st="FAIL($rc)"; fi
+  if ((rc == 0)); then st=ok; elif ((rc == 124 || rc == 137 || dt >= limit)); then st=TIMEOUT; else st="FAIL($rc)"; fi
   STATUS[$name]=$st
   printf '%-11s %-16s %5s s\n' "$name" "$st" "$dt" >>"$SUM"
   say "== $name: $st in ${dt}s"
@@ -139,8 +141,8 @@ info = fk.build_info()
 print(fk.__file__); print(info)
 sys.exit(0 if info['cuda_compiled'] and 'cuda' in fk.available_backends() else 3)\""
 
-run_stage cuda-tests 240 "$PY -m pytest tests/test_cuda.py tests/cuda tests/mpc/test_mpc_cuda.py -q -rs \
-  --maxfail=$MAXFAIL -p no:cacheprovider --junitxml='$OUT/junit_cuda.xml'"
+run_stage cuda-tests 240 "exec $PY -m pytest tests/test_cuda.py tests/cuda tests/mpc/test_mpc_cuda.py -q -rs \
+  --maxfail=$MAXFAIL -p no:cacheprovider --junitxml='$OUT/junit_cuda.xml'" INT
 
 run_stage bench 240 "$PY bench/bench_cuda.py --json '$OUT/bench_cuda.json'"
 
@@ -158,8 +160,8 @@ run_stage sanitizer 120 "compute-sanitizer --tool memcheck --error-exitcode 9 $P
 
 XDIST=""
 $PY -c "import xdist" 2>/dev/null && XDIST="-n $SUITE_WORKERS"
-run_stage suite 200 "$PY -m pytest tests -q -p no:cacheprovider $XDIST -m 'not slow' --continue-on-collection-errors \
-  --junitxml='$OUT/junit_suite.xml'"
+run_stage suite 200 "exec $PY -m pytest tests -q -p no:cacheprovider $XDIST -m 'not slow' --continue-on-collection-errors \
+  --junitxml='$OUT/junit_suite.xml'" INT
 
 # ----------------------------------------------------------------------------- summary
 {

@@ -289,6 +289,16 @@ class _FakeCudaModule:
         _at(out, out_len, np.uint64)[:] = res.ravel()
 
     @classmethod
+    def dpf_lookup(cls, party, key, key_len, header, c, tables, ntab, out, device, stream):
+        cls.calls.append("dpf_lookup")
+        kb = _at(key, key_len, np.uint8).copy()
+        n = int(kb[16:24].view(np.uint64)[0])
+        dom = 1 << int(kb[8])
+        res = M._emulate_dpf_lookup(party, kb, _at(c, n, np.uint64).copy(),
+                                    _at(tables, ntab * dom, np.uint64).reshape(ntab, dom).copy())
+        _at(out, ntab * n, np.uint64)[:] = res.ravel()
+
+    @classmethod
     def ring_matmul(cls, a, b, c, batch, m, k, n, sa, sb, device, stream, algo="auto"):
         cls.calls.append(f"ring_matmul:{algo}")
         A = _at(a, (batch - 1) * sa + m * k, np.uint64)

@@ -67,6 +67,32 @@ void dpf_eval(const EvalArgs& a, void* stream) {
   detail::run_eval<detail::DpfEvalOp>(a, Scheme::DPF, detail::as_stream(stream), "dpf_eval kernel");
 }
 
+namespace detail {
+
+void eval_all_chunk(const dev::ExpandParams& params, uint64_t k0, uint64_t n, uint4* X, uint64_t* rows,
+                    cudaStream_t s) {
+  dev::ExpandParams p = params;
+  p.k0 = k0;
+  const int L = p.L;
+  uint4* Y = reinterpret_cast<uint4*>(rows);
+  auto level_buf = [&](int lv) { return ((L - lv) % 2 == 0) ? X : Y; };
+  const auto expand = expand_level_kernel;
+  const auto leaf = leaf_kernel;
+  for (int lv = 0; lv < L; ++lv) {
+    const uint64_t parents = n << lv;
+    const unsigned grid = grid_blocks(reinterpret_cast<const void*>(expand), parents, kThreads, dev::kSmemT0Bytes);
+    expand<<<grid, kThreads, dev::kSmemT0Bytes, s>>>(p, lv, lv == 0 ? nullptr : level_buf(lv), level_buf(lv + 1),
+                                                      parents);
+    check_launch("dpf_eval_all level kernel");
+  }
+  const uint64_t leaves = n << L;
+  const unsigned grid = grid_blocks(reinterpret_cast<const void*>(leaf), leaves, kThreads, kLeafSmem);
+  leaf<<<grid, kThreads, kLeafSmem, s>>>(p, L == 0 ? nullptr : X, leaves, rows);
+  check_launch("dpf_eval_all leaf kernel");
+}
+
+}  // namespace detail
+
 void dpf_eval_all(int party, const uint8_t* key, size_t key_len, const uint8_t* host_header, uint64_t* out,
                   size_t out_len, void* stream) {
   using namespace detail;
@@ -78,8 +104,7 @@ void dpf_eval_all(int party, const uint8_t* key, size_t key_len, const uint8_t* 
   require_device_ptr(out, out_len * 8, 16, "out");
   const uint64_t N = st.h.count;
   if (N == 0) return;
-  dev::ExpandParams& p = st.p;
-  const int L = p.L;
+  const int L = st.p.L;
   const uint64_t dom = uint64_t(1) << st.h.bits;
   const uint64_t node_bytes = uint64_t(16) << L;  // level L of one key
   // Levels alternate between the scratch buffer X (holds level L) and the output rows Y
@@ -87,26 +112,7 @@ void dpf_eval_all(int party, const uint8_t* key, size_t key_len, const uint8_t* 
   const uint64_t chunk = L == 0 ? N : std::min<uint64_t>(N, std::max<uint64_t>(1, kScratchBytes / node_bytes));
   Scratch scratch(L == 0 ? 0 : static_cast<size_t>(chunk * node_bytes), s);
   uint4* X = static_cast<uint4*>(scratch.get());
-  const auto expand = expand_level_kernel;
-  const auto leaf = leaf_kernel;
-  for (uint64_t k0 = 0; k0 < N; k0 += chunk) {
-    const uint64_t n = std::min(chunk, N - k0);
-    p.k0 = k0;
-    uint64_t* out_rows = out + k0 * dom;
-    uint4* Y = reinterpret_cast<uint4*>(out_rows);
-    auto level_buf = [&](int lv) { return ((L - lv) % 2 == 0) ? X : Y; };
-    for (int lv = 0; lv < L; ++lv) {
-      const uint64_t parents = n << lv;
-      const unsigned grid = grid_blocks(reinterpret_cast<const void*>(expand), parents, kThreads, dev::kSmemT0Bytes);
-      expand<<<grid, kThreads, dev::kSmemT0Bytes, s>>>(p, lv, lv == 0 ? nullptr : level_buf(lv), level_buf(lv + 1),
-                                                        parents);
-      check_launch("dpf_eval_all level kernel");
-    }
-    const uint64_t leaves = n << L;
-    const unsigned grid = grid_blocks(reinterpret_cast<const void*>(leaf), leaves, kThreads, kLeafSmem);
-    leaf<<<grid, kThreads, kLeafSmem, s>>>(p, L == 0 ? nullptr : X, leaves, out_rows);
-    check_launch("dpf_eval_all leaf kernel");
-  }
+  for (uint64_t k0 = 0; k0 < N; k0 += chunk) eval_all_chunk(st.p, k0, std::min(chunk, N - k0), X, out + k0 * dom, s);
 }
 
 }  // namespace cuda

@@ -53,6 +53,10 @@ struct EvalAllSetup {
 EvalAllSetup eval_all_params(int party, const uint8_t* key, size_t key_len, const uint8_t* header32, size_t out_len,
                              const uint64_t* out);
 
+// Full-domain expansion of keys k0 .. k0+n-1 into rows (n x 2^bits uint64, 16-byte aligned;
+// also the alternate level buffer), X: n * 16 * 2^L bytes of scratch (dpf.cu). Enqueues only.
+void eval_all_chunk(const dev::ExpandParams& p, uint64_t k0, uint64_t n, uint4* X, uint64_t* rows, cudaStream_t s);
+
 // The 32 header bytes of a device key buffer (copied, synchronizing `stream`), or a copy of
 // `host_header` when given.
 void fetch_header(const uint8_t* dev_key, size_t key_len, const uint8_t* host_header, uint8_t out[32],

@@ -279,6 +279,36 @@ def evaluate_all(party: int, keys: KeyBatch, like: Any = None) -> Any:
     return out
 
 
+def lookup(party: int, keys: KeyBatch, x: Any, tables: Any) -> Any:
+    """Table lookup with CUDA DPF keys (fss::cuda::dpf_lookup; the LUT protocol of Pika / SIGMA,
+    as fsskernels.dpf_lookup on the CPU): party `party`'s shares of
+    beta_i * tables[:, (x_i - alpha_i) mod 2^bits], shape (ntab, N), mod 2^out_bits.
+
+    keys: DPF keys on a CUDA device, bits <= 16. x: N integers on the same device (any shape,
+    flattened; reduced mod 2^bits). tables: integers of shape (ntab, 2^bits), 1 <= ntab <= 64,
+    on the same device. Returns torch int64 (the uint64 bits) or CuPy uint64, like x. Enqueued
+    on x's current stream without synchronization. ValueError naming the argument otherwise."""
+    xa = _as_device_array(x, "x", "x")
+    _check_keys(keys, "dpf", party, xa.device, "x")
+    if keys.bits > 16:
+        raise ValueError(f"bits: table lookups need bits <= 16, got {keys.bits}")
+    n = len(keys)
+    if xa.size != n:
+        raise ValueError(f"x: has {xa.size} values but there are {n} keys")
+    ta = _as_device_array(tables, "tables", "x")
+    _same_device(ta, "tables", xa.device, "x")
+    dom = 1 << keys.bits
+    if len(ta.shape) != 2 or ta.shape[1] != dom or not 1 <= ta.shape[0] <= 64:
+        raise ValueError(f"tables: expected shape (1..64, {dom}), got {tuple(ta.shape)}")
+    ntab = int(ta.shape[0])
+    out = _empty(xa.fw, (ntab, n), "u64", xa.device)
+    _M.dpf_lookup(party, _ptr(keys._dev_buf), keys.nbytes, keys._info.get("header"), xa.ptr, ta.ptr, ntab, _ptr(out),
+                  xa.device, _stream(xa.fw, xa.device))
+    if ta.fw != xa.fw or _fw_of_buffer(keys._dev_buf) != xa.fw:
+        _synchronize(xa.fw, xa.device)  # buffers owned by another framework's stream
+    return out
+
+
 def upload_keys(keys: KeyBatch, device: str) -> KeyBatch:
     """A copy of `keys` on `device` ('cuda' or 'cuda:N'), held by torch (or CuPy)."""
     idx = _device_index(device)

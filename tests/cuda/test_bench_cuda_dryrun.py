@@ -68,14 +68,15 @@ def test_bench_cuda_runs_every_case(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(fk, "build_info", lambda: {"gpus": ["stand-in GPU"], "cuda_compiled": True})
     # torch without CUDA here: Dev() picks the stand-in CuPy.
     rows = bench.run_all(64, 2, ring_shapes=[(1, 40, 70, 30), (2, 16, 33, 9)], prg_blocks=100,
-                         eval_all=[(6, 64, 5), (9, 1, 3)])
+                         eval_all=[(6, 64, 5), (9, 1, 3)], lookup=[(7, 64, 9, 2)])
     errors = [(r["case"], r.get("error")) for r in rows if r.get("error")]
     assert not errors
     assert all(r["check"] in (None, True) for r in rows), [r["case"] for r in rows if r["check"] is False]
     cases = [r["case"] for r in rows]
     assert any(c.startswith("ring_matmul[imma]") for c in cases) and any(c.startswith("prg_hash") for c in cases)
     assert all(r["equal_to_simt"] for r in rows if r.get("algo") == "imma")
-    assert "ring_matmul:imma" in FakeM.calls
+    assert "ring_matmul:imma" in FakeM.calls and "dpf_lookup" in FakeM.calls
+    assert any(c.startswith("dpf lookup") for c in cases)
     tg = bench.targets(rows)
     assert len(tg) == 5 and tg[-1]["value"] is None  # no 4096^3 case in a dry run
     bench.print_table(rows, "stand-in GPU")

@@ -218,6 +218,16 @@ PYBIND11_MODULE(_C_cuda, m) {
                             ptr<uint64_t>(out), out_len, stream_of(stream));
   }, py::arg("party"), py::arg("key"), py::arg("key_len"), py::arg("header"), py::arg("out"), py::arg("out_len"),
      py::arg("device"), py::arg("stream"));
+  m.def("dpf_lookup", [](int party, uint64_t key, size_t key_len, const py::object& header, uint64_t c, uint64_t tables,
+                         size_t ntab, uint64_t out, int device, uint64_t stream) {
+    const Header32 hdr = header_bytes(header);
+    py::gil_scoped_release nogil;
+    fss::cuda::DeviceGuard guard(device);
+    fss::cuda::dpf_lookup(party, ptr<const uint8_t>(key), key_len, hdr.ptr(), ptr<const uint64_t>(c),
+                          ptr<const uint64_t>(tables), ntab, ptr<uint64_t>(out), stream_of(stream));
+  }, py::arg("party"), py::arg("key"), py::arg("key_len"), py::arg("header"), py::arg("c"), py::arg("tables"),
+     py::arg("ntab"), py::arg("out"), py::arg("device"), py::arg("stream"),
+     "Fused DPF table lookup on device pointers: out (ntab x count) (see fsskernels/cuda.h).");
   m.def("prg_hash", [](uint64_t in, uint64_t out, size_t n, uint64_t tweak, int device, uint64_t stream) {
     py::gil_scoped_release nogil;
     fss::cuda::DeviceGuard guard(device);
@@ -296,6 +306,20 @@ PYBIND11_MODULE(_C_cuda, m) {
     return out;
   }, py::arg("a"), py::arg("b"), py::arg("flush_tiles") = 0,
      "The Imma ring GEMM kernel run on the host (tests without a GPU).");
+  m.def("_emulate_dpf_lookup", [](int party, const U8Array& key, const U64Array& c, const U64Array& tables) {
+    const fss::KeyHeader h = fss::parse_key_header(key.data(), static_cast<size_t>(key.size()), false);
+    if (static_cast<uint64_t>(c.size()) != h.count) throw std::invalid_argument("x: wrong number of values");
+    if (tables.ndim() != 2) throw std::invalid_argument("tables: expected shape (ntab, 2^bits)");
+    if (h.bits <= 16 && static_cast<uint64_t>(tables.shape(1)) != (uint64_t(1) << h.bits))
+      throw std::invalid_argument("tables: expected 2^bits columns");
+    const size_t ntab = static_cast<size_t>(tables.shape(0));
+    U64Array out({static_cast<py::ssize_t>(ntab), static_cast<py::ssize_t>(h.count)});
+    uint64_t* dst = out.mutable_data();
+    py::gil_scoped_release nogil;
+    fss::cuda::emulate::dpf_lookup(party, key.data(), static_cast<size_t>(key.size()), c.data(), tables.data(), ntab,
+                                   dst);
+    return out;
+  }, py::arg("party"), py::arg("keys"), py::arg("c"), py::arg("tables"));
   m.def("_emulate_prg_hash", [](const U8Array& blocks, uint64_t tweak) {
     if (blocks.ndim() != 2 || blocks.shape(1) != 16) throw std::invalid_argument("blocks: expected shape (n, 16)");
     const size_t n = static_cast<size_t>(blocks.shape(0));

@@ -117,6 +117,17 @@ void dcf_eval(const EvalArgs& a, void* stream);
 void dpf_eval_all(int party, const uint8_t* key, size_t key_len, const uint8_t* host_header, uint64_t* out,
                   size_t out_len, void* stream);
 
+// Table lookup with DPF keys (the LUT protocol of Pika / SIGMA), as fss::dpf_lookup:
+// out[t * count + k] = sum_j tables[t * 2^bits + (c[k] - j) mod 2^bits] * D_k[j] mod 2^out_bits,
+// D_k this party's full-domain share of key k, so the parties' outputs add up to
+// beta_k * tables[t][(c[k] - alpha_k) mod 2^bits]. bits <= 16, 1 <= ntab <= 64; c (count values,
+// reduced mod 2^bits), tables (ntab * 2^bits) and out (ntab * count) are device arrays. Expands
+// the keys in chunks of at most 256 MiB of rows (stream-ordered scratch), then one block per
+// key reduces against the tables. Does not synchronize (except to read the header when
+// host_header is null).
+void dpf_lookup(int party, const uint8_t* key, size_t key_len, const uint8_t* host_header, const uint64_t* c,
+                const uint64_t* tables, size_t ntab, uint64_t* out, void* stream);
+
 // ------------------------------------------------------------------ PRG and ring
 // out[i] = H(in[i], tweak) on 16-byte blocks (device, may alias exactly); as fss::prg_hash.
 void prg_hash(const void* in, void* out, size_t n, uint64_t tweak, void* stream);
@@ -151,6 +162,8 @@ void dcf_gen(const GenArgs& a);
 void dpf_eval(const EvalArgs& a);
 void dcf_eval(const EvalArgs& a);
 void dpf_eval_all(int party, const uint8_t* key, size_t key_len, uint64_t* out, size_t out_len);
+void dpf_lookup(int party, const uint8_t* key, size_t key_len, const uint64_t* c, const uint64_t* tables, size_t ntab,
+                uint64_t* out);
 void prg_hash(const void* in, void* out, size_t n, uint64_t tweak);
 // The Imma ring GEMM kernel (ring_gemm_imma.cu) run on the host: the same slice staging into
 // byte planes, fragment loads, 36 limb-pair products per n8 tile (the m16n8k32 mma computed
