@@ -86,11 +86,21 @@ run_stage() {
 }
 
 export PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+# The interpreter's bin folder (its cmake / ninja entry points), the cmake and ninja Python
+# packages' binaries, and the CUDA toolkit's tools (nvcc, cuobjdump, compute-sanitizer).
+PYBIN=$(dirname "$(command -v "$PY" || echo /usr/bin/python3)")
+CMAKE_BIN=$($PY -c 'import cmake; print(cmake.CMAKE_BIN_DIR)' 2>/dev/null || true)
+NINJA_BIN=$($PY -c 'import ninja; print(ninja.BIN_DIR)' 2>/dev/null || true)
+for d in /usr/local/cuda/compute-sanitizer /usr/local/cuda/bin "$NINJA_BIN" "$CMAKE_BIN" "$PYBIN"; do
+  [ -n "$d" ] && [ -d "$d" ] && PATH=$d:$PATH
+done
+export PATH
 
 run_stage env 60 "
   nvidia-smi || echo 'nvidia-smi: not available'
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv 2>/dev/null
   command -v nvcc && nvcc --version | tail -2 || echo 'nvcc: not found'
+  for t in cmake ninja cuobjdump compute-sanitizer; do echo \"\$t: \$(command -v \$t || echo not found)\"; done
   $PY -V; nproc; uname -m
   $PY - <<'EOF'
 import importlib
