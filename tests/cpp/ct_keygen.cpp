@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
   fss::set_num_threads(1);
   static const int shapes[][2] = {{64, 64}, {64, 1}, {32, 16}, {16, 8}, {8, 2}, {8, 1}, {32, 40}};
   int runs = 0;
-  for (fss::AesPath p : {fss::AesPath::Portable, fss::AesPath::AesNi, fss::AesPath::Vaes}) {
+  for (fss::AesPath p : {fss::AesPath::Portable, fss::AesPath::AesNi, fss::AesPath::Vaes256, fss::AesPath::Vaes}) {
     if (!fss::aes_path_supported(p)) continue;
     fss::set_aes_path(p);
     for (auto scheme : {fss::Scheme::DPF, fss::Scheme::DCF})

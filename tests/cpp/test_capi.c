@@ -73,8 +73,8 @@ typedef int (*eval_fn)(int, const uint8_t*, size_t, const uint64_t*, uint64_t*, 
 /* ------------------------------------------------------------------------------- info */
 static void test_info(void) {
   CHECK(strcmp(fss_version(), "0.1.0") == 0);
-  CHECK(strcmp(fss_aes_path(), "vaes") == 0 || strcmp(fss_aes_path(), "aes-ni") == 0 ||
-        strcmp(fss_aes_path(), "portable") == 0);
+  CHECK(strcmp(fss_aes_path(), "vaes") == 0 || strcmp(fss_aes_path(), "vaes256") == 0 ||
+        strcmp(fss_aes_path(), "aes-ni") == 0 || strcmp(fss_aes_path(), "portable") == 0);
   CHECK(strcmp(fss_status_name(FSS_ERR_CORRUPT_KEY), "FSS_ERR_CORRUPT_KEY") == 0);
   CHECK(strcmp(fss_status_name(99), "unknown") == 0);
   CHECK(fss_get_num_threads() >= 1);
@@ -375,8 +375,8 @@ static void test_seeded(void) {
   uint8_t* b0 = (uint8_t*)xmalloc(len); uint8_t* b1 = (uint8_t*)xmalloc(len);
   EXPECT_OK(fss_set_aes_path("portable"));
   EXPECT_OK(fss_dcf_gen(64, 64, N, alpha, &beta, 1, kSeed, a0, a1, len));
-  const char* paths[] = {"aes-ni", "vaes"};
-  for (int p = 0; p < 2; ++p) {
+  const char* paths[] = {"aes-ni", "vaes256", "vaes"};
+  for (int p = 0; p < 3; ++p) {
     if (fss_set_aes_path(paths[p]) != FSS_OK) continue; /* not on this CPU */
     EXPECT_OK(fss_dcf_gen(64, 64, N, alpha, &beta, 1, kSeed, b0, b1, len));
     CHECK(memcmp(a0, b0, len) == 0 && memcmp(a1, b1, len) == 0);

@@ -73,11 +73,11 @@ const char* fss_last_error(void);
 /* A static name for a status code ("FSS_OK", "FSS_ERR_CORRUPT_KEY", ...; "unknown"). */
 const char* fss_status_name(int status);
 
-/* The AES path in use: "vaes", "aes-ni" or "portable" (static string). All paths give
+/* The AES path in use: "vaes", "vaes256", "aes-ni" or "portable" (static string). All paths give
  * identical results. */
 const char* fss_aes_path(void);
 
-/* Forces an AES path by name ("vaes", "aes-ni", "portable"), for tests and benchmarks.
+/* Forces an AES path by name ("vaes", "vaes256", "aes-ni", "portable"), for tests and benchmarks.
  * Errors: INVALID_ARGUMENT (null or unknown name), UNSUPPORTED (not on this CPU). */
 int fss_set_aes_path(const char* name);
 
