@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from fsskernels import mpc, nn
+from fsskernels.nn.embedding import TABLE_BOUND, TABLE_RING_BITS
 from nn_helpers import randn
 
 V, D, P, NT = 100, 16, 12, 2
@@ -45,14 +46,28 @@ def test_embedding_matches_plaintext_lookup(gates_impl, public, one_hot):
     assert (got - _plain(w, ids, tt)).abs().max().item() < 2e-3 * scale
     if not public:
         # frozen product: the client sends L bits per (vocab + types) entry and per output
-        # element (its masked one-hot share and its share of the truncation input)
-        n, L = ids.numel(), 54
+        # element (its masked one-hot share and its share of the truncation input), L = the
+        # lookup's narrow ring (26 bits, not mul_bits = 54)
+        n, L = ids.numel(), TABLE_RING_BITS
+        assert L == 26
         want = math.ceil(n * (V + NT) * L / 8) + math.ceil(n * D * L / 8)
         assert st0["protocols"]["embedding/matmul_frozen"]["bytes_sent"] == want
         if one_hot == "dpf":  # the DPF opening: ceil(log2 V) = 7 bits per token each way
             assert st0["protocols"]["embedding"]["bytes_sent"] == math.ceil(n * 7 / 8)
         else:  # the client's one-hot rows and token types: one 88-byte share message
             assert st0["protocols"]["embedding/share"]["bytes_sent"] == 88
+
+
+def test_embedding_table_outside_the_narrow_ring_is_refused():
+    w = _weights()
+    w["word_embeddings"] = w["word_embeddings"].clone()
+    w["word_embeddings"][3, 1] = TABLE_BOUND  # |T| must stay below the bound
+
+    def prog(s):
+        return nn.Embeddings(s, V, D, P, NT, w if s.party == 1 else None)
+
+    with pytest.raises(ValueError, match="word_embeddings.*below 64"):
+        mpc.run_local(prog, seed=1)
 
 
 def test_embedding_bad_tokens():

@@ -123,11 +123,19 @@ def freeze(w: SharedTensor) -> FrozenMatrix:
     return FrozenMatrix(s, "shared", -1, seq, tuple(w.shape), L, w.frac_bits, {"F": F, "B": B})
 
 
-def freeze_owned(session, w=None, *, owner: int, shape=None, frac_bits: int | None = None) -> FrozenMatrix:
+def freeze_owned(session, w=None, *, owner: int, shape=None, frac_bits: int | None = None,
+                 bits: int | None = None) -> FrozenMatrix:
     """Mask party ``owner``'s private 2-D weight once. The owner passes ``w`` (float: fixed
     point at ``frac_bits``, default the session's; integers: ring integers with
     frac_bits=0); the other party passes ``shape`` (and the same ``frac_bits``). The owner
-    sends F = W - B once (L bits per element, one message)."""
+    sends F = W - B once (L bits per element, one message).
+
+    ``bits``: the ring width L of the mask and of every product with this matrix (default:
+    mul_bits for fixed point, 64 for ring integers). A narrower ring costs L bits per
+    opened element instead; precondition (the caller's): every product x @ W satisfies
+    |x @ W| < 2^(L-2) ring units at scale frac_x + frac_W, and fixed-point products need
+    frac_x >= 1 (the truncation by min(frac_x, frac_W) lifts the result to 64 bits). Both
+    parties pass the same ``bits``. ValueError outside 8..64 (fixed point: 8..mul_bits)."""
     s = session
     if owner not in (0, 1):
         raise ValueError(f"owner: must be 0 or 1, got {owner!r}")
@@ -153,6 +161,10 @@ def freeze_owned(session, w=None, *, owner: int, shape=None, frac_bits: int | No
     if len(shape) != 2:
         raise ValueError(f"freeze_owned: the weight must be 2-D, got shape {shape}")
     L = _bits_for(s, frac_bits)
+    if bits is not None:
+        if isinstance(bits, bool) or not isinstance(bits, int) or not 8 <= bits <= L:
+            raise ValueError(f"bits: the ring width must be an integer in 8..{L}, got {bits!r}")
+        L = bits
     with s.protocol("freeze"):
         seq = s.material.next_seq
         mat = s.take("owner_mask", (L, shape, owner))

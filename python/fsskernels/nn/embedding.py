@@ -5,8 +5,9 @@ Secrecy: the client's (party 0) token ids and token types stay secret; the serve
 across epochs; never O(vocabulary) bytes per token per step"), option (a) of the issue:
 
 1. Once per run (construction): the server's table T = [word (V x d); token_type (n_t x d)]
-   is frozen in owner mode (``mpc.freeze_owned``): the client receives F = T - Bmask once,
-   L/8 (V + n_t) d bytes (MiniLM, L = 54: 6.75 * 30,524 * 384 = 79,118,208 bytes, 1 message).
+   is frozen in owner mode (``mpc.freeze_owned``) in a 26-bit ring (TABLE_RING_BITS; the
+   owner checks |T| < 64): the client receives F = T - Bmask once, L/8 (V + n_t) d bytes
+   (MiniLM, L = 26: 3.25 * 30,524 * 384 = 38,093,952 bytes, 1 message).
 2. Once per example (``embed``): one-hot rows (V + n_t wide: the token's and its type's)
    multiply the frozen table, ``hot @ F`` (the runtime's owner-mode frozen product):
    - ``one_hot="share"`` (default): the client knows its tokens, so it secret-shares its own
@@ -16,11 +17,14 @@ across epochs; never O(vocabulary) bytes per token per step"), option (a) of the
      open y = x - r mod 2^v (v = ceil(log2 V) bits per token each way), evaluate their keys on
      the whole domain and rotate by y (f_r(j - y) = [j == x]); dealer bytes: one DPF key per
      token and party; compute: 2^v PRG leaves per token and party.
-   The frozen product costs, per token, L/8 (V + n_t) bytes for the masked one-hot share and
-   L/8 d for the masked product (client -> server, one message) plus the truncation answer
-   (server -> client, 17 bits per output element in this runtime: 17/8 d bytes). MiniLM
-   (V = 30,522, n_t = 2, d = 384, L = 54): 206,037 + 2,592 + 816 = 209,445 bytes per token,
-   2 rounds per chunk, ONCE per example; then the position rows (server's, shared once per
+   The one-hot rows are fixed point with one fractional bit, so the product T[t] * 2^(f+1) is
+   exact and below 2^24 ring units: the ring is 26 bits instead of mul_bits (54), and the
+   truncation by that one bit lifts the row to the 64-bit ring. The frozen product costs, per
+   token, L/8 (V + n_t) bytes for the masked one-hot share and L/8 d for the masked product
+   (client -> server, one message) plus the truncation answer (server -> client, 2 bits per
+   output element: 2/8 d bytes). MiniLM (V = 30,522, n_t = 2, d = 384, L = 26): 99,203 +
+   1,248 + 96 = 100,547 bytes per token (2.08x less than in the mul_bits ring), 2 rounds per
+   chunk, ONCE per example; then the position rows (server's, shared once per
    call: 88 bytes) are added and the LayerNorm gate applied. The output is what the caller
    caches: every later step (epochs) uses it at no cost (``forward`` only applies dropout).
 3. Relaxed option ``public_table=True``: both parties know the tables (a public checkpoint);
@@ -32,8 +36,7 @@ client is the DPF dealer for its own token and the server and the dealer each ev
 key against the mask of F, O(log V + d) bytes per token. It needs a client-to-dealer query
 message that the runtime's dealer does not accept (the dealer only serves (kind, spec)
 requests both parties agree on); it would also make the dealer an online party of every
-lookup. A narrower ring for this product (entries are 0/1, |T| < 2^(L'-2-f)) would cut (a)
-by 54/L' but needs a ring-width option on freeze_owned.
+lookup.
 
 Errors: ValueError for token ids outside [0, V), token types outside [0, n_t), sequence
 longer than max_position_embeddings, bad shapes.
@@ -50,6 +53,13 @@ from .layers import Dropout, LayerNorm
 from .module import Module
 
 CHUNK_TOKENS = 64  # one-hot rows evaluated per DPF batch (memory: CHUNK_TOKENS * 2^v * 8 bytes)
+# The one-hot rows are fixed point with ONE fractional bit (1.0 = 2) and the frozen table product
+# runs in a 26-bit ring: the product is T[t] * 2^(f+1), exact, below 2^24 ring units while
+# |T| < 2^(24 - f - 1) (128 at f = 16); the owner checks |T| < TABLE_BOUND before masking.
+# The truncation by the one fractional bit lifts the result to the 64-bit ring.
+HOT_FRAC_BITS = 1
+TABLE_RING_BITS = 26
+TABLE_BOUND = 64.0
 
 
 def dpf_one_hot(session, x: SharedTensor, domain_bits: int, width: int) -> SharedTensor:
@@ -97,14 +107,21 @@ class Embeddings(Module):
                 if key not in w or tuple(w[key].shape) != shape:
                     raise ValueError(f"weights[{key!r}]: expected a tensor of shape {shape}")
         table_shape = (self.V + self.n_types, self.d)
+        if mine and not public_table:
+            for key in ("word_embeddings", "token_type_embeddings"):
+                if not bool(torch.isfinite(w[key]).all()) or float(w[key].abs().max()) >= TABLE_BOUND:
+                    raise ValueError(f"weights[{key!r}]: entries must be finite and below {TABLE_BOUND:g} in magnitude "
+                                     f"(the lookup's {TABLE_RING_BITS}-bit ring)")
+        ring = TABLE_RING_BITS if session.frac_bits + HOT_FRAC_BITS + 9 <= TABLE_RING_BITS else None
         if public_table:
             self.table = torch.cat([w["word_embeddings"], w["token_type_embeddings"]]).to(session.device)
             self.positions = w["position_embeddings"].to(session.device)
         else:
             with session.protocol("embedding table (once)"):
                 tab = torch.cat([w["word_embeddings"], w["token_type_embeddings"]]).to(session.device) if mine else None
-                self.table = mpc.freeze_owned(session, tab, owner=owner, shape=table_shape)
+                self.table = mpc.freeze_owned(session, tab, owner=owner, shape=table_shape, bits=ring)
             self.positions = w.get("position_embeddings")  # owner only; shared per sequence length
+        self._hot_frac = HOT_FRAC_BITS if ring is not None else session.frac_bits
         self.LayerNorm = LayerNorm(session, self.d, w.get("LayerNorm.weight"), w.get("LayerNorm.bias"), eps=eps,
                                    owner=owner, public=public_table, name="embeddings.LayerNorm")
         self.dropout = Dropout(dropout)
@@ -145,19 +162,20 @@ class Embeddings(Module):
             if input_ids is not None or token_type_ids is not None:
                 raise ValueError(f"input_ids: only party {client} (the client) passes tokens")
             ids = tt_hot = None
-        f, n, W = s.frac_bits, B * T, self.V + self.n_types
+        n, W = B * T, self.V + self.n_types
+        hf = s.frac_bits if self.public_table else self._hot_frac
         with s.protocol("embedding"):
             rows = []
             if self.one_hot == "dpf":
                 x = mpc.share(s, ids.to(s.device) if ids is not None else None, owner=client, shape=(B, T))
                 tth = mpc.share(s, tt_hot.to(s.device) if tt_hot is not None else None, owner=client,
-                                shape=(n, self.n_types))
+                                shape=(n, self.n_types), frac_bits=hf)
                 flat = x.reshape(-1)
             for i in range(0, n, CHUNK_TOKENS):
                 j = min(n, i + CHUNK_TOKENS)
                 if self.one_hot == "dpf":
                     hot = dpf_one_hot(s, flat[i:j], self.domain_bits, self.V)
-                    hot = SharedTensor(s, hot.share << f, f)  # 0/1 ring integers -> fixed point, local and exact
+                    hot = SharedTensor(s, hot.share << hf, hf)  # 0/1 ring integers -> fixed point, local and exact
                     hot = mpc.cat([hot, tth[i:j]], dim=1)
                 else:  # the client shares its own one-hot rows: one 88-byte message per chunk
                     mine = None
@@ -166,7 +184,7 @@ class Embeddings(Module):
                         mine[torch.arange(j - i), ids.reshape(-1)[i:j]] = 1.0
                         mine[:, self.V:] = tt_hot[i:j]
                         mine = mine.to(s.device)
-                    hot = mpc.share(s, mine, owner=client, shape=(j - i, W))
+                    hot = mpc.share(s, mine, owner=client, shape=(j - i, W), frac_bits=hf)
                 rows.append(hot.matmul_public(self.table) if self.public_table else hot @ self.table)
             emb = mpc.cat(rows, 0).reshape(B, T, self.d) + self._positions(T)
             return self.LayerNorm(emb)
