@@ -58,3 +58,24 @@ def test_cli_reports_bad_config(argv, name, capsys):
     assert main(["--method", "forward-only", "--quiet", *argv]) == 2
     err = capsys.readouterr().err
     assert "error" in err and name in err and len(err.strip().splitlines()) == 1
+
+
+def test_optimizers_minimise_a_quadratic():
+    """CMA-ES and SPSA through the ask/tell interface the loop uses (plaintext, fixed seeds)."""
+    import numpy as np
+
+    from fsskernels.finetune.forward_only.optimizers import CMAES, SPSA
+
+    target = np.linspace(-1, 1, 6)
+
+    def loss(Z):
+        return ((Z - target) ** 2).sum(1)
+
+    for opt in (CMAES(6, 8, 0.5, seed=1), SPSA(6, 8, lr=0.1, eps=0.1, seed=1)):
+        start = float(loss(opt.best()[None])[0])
+        for _ in range(40):
+            Z = opt.ask()
+            opt.tell(loss(Z))
+        assert float(loss(opt.best()[None])[0]) < 0.2 * start
+        with pytest.raises(ValueError, match="tell"):
+            opt.tell([0.0])

@@ -134,7 +134,8 @@ def run_command(args) -> int:
     summary["peak_rss_mb"] = ft_run.peak_rss_mb()
     report.write_json(out / "finetune_log.json", summary)
     pngs = report.plot(out, summary)
-    print(report.table(summary))
+    # the gradient command's table; its right column is the plaintext run of this same method here
+    print(report.table(summary).replace("plaintext twin (peft)", "plaintext (same method)"))
     print(fo_table(summary))
     print(f"\nlog: {out / 'finetune_log.json'}  plots: {', '.join(str(p) for p in pngs)}")
     print("logits and losses revealed to: the client only; the soft prompt z never leaves the client")
