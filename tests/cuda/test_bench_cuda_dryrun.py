@@ -42,6 +42,9 @@ class _Event:
 
 
 @pytest.mark.skipif(_C_cuda is None, reason="CUDA module _C_cuda was not built (the stand-ins run its host emulation)")
+@pytest.mark.skipif("cuda" in fk.available_backends(),
+                    reason="a GPU is visible: the benchmark would pick real torch CUDA tensors, which the stand-in "
+                           "kernels cannot read (scripts/gpu_check.sh runs the real benchmark there)")
 def test_bench_cuda_runs_every_case(monkeypatch, tmp_path, capsys):
     tc = _load("_fsk_test_cuda_fakes", ROOT / "tests" / "test_cuda.py")
     bench = _load("_fsk_bench_cuda", ROOT / "bench" / "bench_cuda.py")
