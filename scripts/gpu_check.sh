@@ -20,7 +20,7 @@
 #              int64 up to 4096^3, and issue 20's targets met / not met
 #   sass       cuobjdump: the IMMA kernel really holds tensor-core instructions (IMMA), and
 #              registers / spills of the ring GEMM kernels
-#   sanitizer  compute-sanitizer memcheck over the GPU ring GEMM and eval_all tests
+#   sanitizer  compute-sanitizer memcheck over the GPU ring GEMM, eval_all and lookup tests
 #   suite      the whole test suite (informational: the image's package versions differ from
 #              the project's pins, and some test extras are missing there)
 #
@@ -166,7 +166,8 @@ run_stage sass 45 "
   [ \"\$n\" -gt 0 ]"
 
 run_stage sanitizer 120 "compute-sanitizer --tool memcheck --error-exitcode 9 $PY -m pytest -q -p no:cacheprovider \
-  tests/cuda/test_ring_imma.py tests/test_cuda.py -k 'gpu_imma or gpu_ring_matmul or gpu_eval_all'"
+  tests/cuda/test_ring_imma.py tests/cuda/test_lookup.py tests/test_cuda.py \
+  -k 'gpu_imma or gpu_ring_matmul or gpu_eval_all or gpu_lookup'"
 
 XDIST=""
 $PY -c "import xdist" 2>/dev/null && XDIST="-n $SUITE_WORKERS"
