@@ -90,3 +90,20 @@ def test_server_view_has_no_logits_and_no_prompt():
         for v in vals.tolist():
             enc = int(round(v * 2 ** 16)) & ((1 << 64) - 1)
             assert enc.to_bytes(8, "little") not in blob
+
+
+def test_lora_target_improves_the_plaintext_loss():
+    """The LoRA target through the same loop (plaintext run; its private forward equals this
+    one: test_private_forward.py): CMA-ES lowers the training loss of the tiny task."""
+    fo = fo_config(attention="softmax", target="lora", lora_scale=0.3, **dict(FO, generations=10))
+    cfg, sd = tiny_model()
+    ids, mask, labels = tiny_task(8)
+    log = plain.run_plain(fo, cfg, sd, 1, (ids, mask, labels), (ids, mask, labels))
+    twin = plain.build_twin(fo, cfg, sd, 1)
+    c = plain.Candidates(fo, cfg, 1, twin)
+    emb = twin.embed(ids)
+
+    def loss(z):
+        return float(candidate_losses(c.logits(torch.as_tensor(z).reshape(1, -1), emb, mask), labels, 1))
+
+    assert loss(log["best_z"]) < loss(np.zeros(fo.z_dim)) - 0.05

@@ -106,3 +106,33 @@ def test_rfa_attention_on_shares_equals_reference_and_approximates_softmax():
     uniform = uniform.expand(B, H, T, dh).permute(0, 2, 1, 3).reshape(B, T, d)
     assert (ref - sm).abs().mean() < 0.5 * (uniform - sm).abs().mean()
     assert rounds < 60
+
+
+@pytest.mark.parametrize("target, attention", [("lora", "softmax"), ("lora", "rfa"), ("prompt", "softmax")])
+def test_candidates_private_equals_plaintext(target, attention):
+    """session.Candidates (what the loop evaluates) against plain.Candidates: K candidates of the
+    soft-prompt or LoRA target (adapters on query/value from z) in one batched forward."""
+    cfg, sd = tiny_model()
+    fo = fo_config(attention=attention, target=target, lora_scale=0.3)
+    ids, mask, labels = tiny_task(3)
+    K = 3
+    Z = torch.randn(K, fo.z_dim, generator=gen(6), dtype=torch.float64)
+    inp = [session.PartyInputs(fo, cfg, 1, 3, 0, ids.shape[1]) for _ in range(2)]
+    inp[0].train_ids, inp[0].train_mask = ids, mask
+    inp[1].state_dict = sd
+
+    def prog(s):
+        i = inp[s.party]
+        model = session.build_model(s, i)
+        emb, m = model.prepare(i.train_ids, i.train_mask, shape=(3, ids.shape[1]))
+        c = session.Candidates(s, i, model)
+        return c.logits(Z if s.party == 0 else None, K, emb, m).reveal(to=0)
+
+    got, _ = mpc.run_local(prog, seed=12, timeout=120)
+    twin = plain.build_twin(fo, cfg, sd, 1)
+    want = plain.Candidates(fo, cfg, 1, twin).logits(Z, twin.embed(ids), mask)
+    base = plain.Candidates(fo, cfg, 1, twin).logits(torch.zeros(1, fo.z_dim), twin.embed(ids), mask)
+    assert got.shape == want.shape == (K * 3, 2)
+    assert (got - want).abs().max() < BOUND[attention]
+    # the candidates really change the model's output (not a no-op target)
+    assert (want - base.repeat(K, 1)).abs().max() > 5 * BOUND[attention]

@@ -78,6 +78,9 @@ def parser() -> argparse.ArgumentParser:
     a("--z-dim", type=int, default=16, help="forward-only: dimension of the client's search vector z (default 16)")
     a("--prompt-len", type=int, default=4, help="forward-only: soft-prompt vectors (default 4)")
     a("--optimizer-fo", choices=["cma", "spsa"], default="cma", help="forward-only: cma (CMA-ES, default) or spsa")
+    a("--fo-target", choices=["prompt", "lora"], default="prompt",
+      help="forward-only: what z becomes: prompt (soft prompt, default) or lora (adapters of rank --lora-r on "
+           "--target-modules)")
     a("--sigma0", type=float, default=1.0, help="forward-only: CMA-ES initial step size (default 1)")
     a("--compare", action="store_true",
       help="forward-only: also run gradient-based private LoRA on the same data and compare per step and accuracy")

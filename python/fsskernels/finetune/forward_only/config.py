@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 OPTIMIZERS = ("cma", "spsa")
 ATTENTIONS = ("softmax", "rfa")
-TARGETS = ("prompt",)
+TARGETS = ("prompt", "lora")
 
 
 def _int(name: str, v, lo: int, hi: int | None = None) -> None:
@@ -36,7 +36,10 @@ class ForwardOnlyConfig:
     attention: str = "softmax"
     rfa_features: int = 32       # random features per head for attention="rfa"
     shots: int | None = None     # few-shot: this many training examples per class
-    target: str = "prompt"
+    target: str = "prompt"       # prompt (soft prompt) | lora (LoRA A/B from z, lora_target.py)
+    lora_r: int = 2              # target="lora": rank of the adapters
+    lora_targets: tuple = ("query", "value")
+    lora_scale: float = 0.1      # target="lora": std of the adapter entries for z ~ N(0, I)
     seed: int = 0                # public: projection, RFA matrix, batch order, optimizer sampling
 
     def check(self) -> "ForwardOnlyConfig":
@@ -55,13 +58,19 @@ class ForwardOnlyConfig:
             raise ValueError(f"attention: must be one of {', '.join(ATTENTIONS)}, got {self.attention!r}")
         if self.target not in TARGETS:
             raise ValueError(f"fo-target: must be one of {', '.join(TARGETS)}, got {self.target!r}")
+        _int("lora-r", self.lora_r, 1, 256)
+        self.lora_targets = tuple(self.lora_targets)
+        if not self.lora_targets or any(t not in ("query", "key", "value") for t in self.lora_targets):
+            raise ValueError(f"target-modules: a comma list of query,key,value, got {self.lora_targets!r}")
         if self.optimizer == "spsa" and self.population % 2:
             raise ValueError(f"population: SPSA evaluates +/- pairs, needs an even population, got {self.population}")
-        for n in ("sigma0", "spsa_lr", "spsa_eps", "prompt_scale"):
+        for n in ("sigma0", "spsa_lr", "spsa_eps", "prompt_scale", "lora_scale"):
             v = getattr(self, n)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < float(v) < 100:
                 raise ValueError(f"{n.replace('_', '-')}: must be a number in (0, 100), got {v!r}")
         return self
 
     def to_json(self) -> dict:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        d["lora_targets"] = list(self.lora_targets)
+        return d

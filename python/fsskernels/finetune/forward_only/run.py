@@ -32,7 +32,8 @@ def config_from_args(args) -> ForwardOnlyConfig:
     return ForwardOnlyConfig(population=args.population, z_dim=args.z_dim, prompt_len=args.prompt_len,
                              generations=args.generations, batch_size=args.batch_size, optimizer=args.optimizer_fo,
                              sigma0=args.sigma0, attention=args.attention, rfa_features=args.rfa_features,
-                             shots=args.shots, seed=args.seed).check()
+                             shots=args.shots, seed=args.seed, target=args.fo_target, lora_r=args.lora_r,
+                             lora_targets=tuple(t.strip() for t in args.target_modules.split(",") if t.strip())).check()
 
 
 def _bar(total, desc, quiet):
@@ -138,8 +139,28 @@ def run_command(args) -> int:
     print(report.table(summary).replace("plaintext twin (peft)", "plaintext (same method)"))
     print(fo_table(summary))
     print(f"\nlog: {out / 'finetune_log.json'}  plots: {', '.join(str(p) for p in pngs)}")
-    print("logits and losses revealed to: the client only; the soft prompt z never leaves the client")
+    print("logits and losses revealed to: the client only; z and the candidates' prompts/adapters never leave the client")
     return 0
+
+
+def by_kind(protocols: dict) -> dict:
+    """report.by_kind with two more groups first: RFA's gates and the candidates' sharing."""
+    rest, out = {}, {}
+    for lab, c in protocols.items():
+        low = lab.lower()
+        kind = ("attention (random features, RFA)" if "rfa" in low.split("/") else
+                "candidates (prompt / adapter shares)" if "candidates" in low.split("/") else None)
+        if kind is None:
+            rest[lab] = c
+            continue
+        e = out.setdefault(kind, {"bytes": 0, "rounds": 0})
+        e["bytes"] += int(c.get("bytes", 0))
+        e["rounds"] += int(c.get("rounds", 0))
+    for k, v in report.by_kind(rest).items():
+        e = out.setdefault(k, {"bytes": 0, "rounds": 0})
+        e["bytes"] += v["bytes"]
+        e["rounds"] += v["rounds"]
+    return out
 
 
 def private_summary(r0, r1, seconds) -> dict:
@@ -158,14 +179,16 @@ def private_summary(r0, r1, seconds) -> dict:
     return {"losses": r0["losses"], "best_losses": r0["best_losses"], "step_seconds": steps_s, "step_bytes": steps_b,
             "step_rounds": steps_r, "acc_before": None, "acc_after": r0["acc_after"], "seconds": seconds,
             "bytes": tot["bytes"], "rounds": tot["rounds"], "phases": phases,
-            "by_kind": report.by_kind(protocols), "steps": len(steps_s), "loss_revealed_to": "client",
+            "by_kind": by_kind(protocols), "steps": len(steps_s), "loss_revealed_to": "client",
             "per_step": {"seconds": sum(steps_s) / n, "bytes": sum(steps_b) / n, "rounds": sum(steps_r) / n}}
 
 
 def fo_table(summary: dict) -> str:
     p, fo = summary["private"], summary["forward_only"]
-    lines = ["", f"forward-only: {fo['optimizer']} population {fo['population']}, z dim {fo['z_dim']}, prompt "
-                 f"{fo['prompt_len']} vectors, attention {fo['attention']}"
+    what = (f"prompt {fo['prompt_len']} vectors" if fo["target"] == "prompt" else
+            f"LoRA r={fo['lora_r']} on {','.join(fo['lora_targets'])}")
+    lines = ["", f"forward-only: {fo['optimizer']} population {fo['population']}, z dim {fo['z_dim']}, {what}, "
+                 f"attention {fo['attention']}"
                  + (f" ({fo['rfa_features']} features)" if fo["attention"] == "rfa" else "")
                  + (f", {fo['shots']} shots per class" if fo.get("shots") else "")]
     ps = p["per_step"]

@@ -20,7 +20,7 @@ import torch
 from ... import mpc
 from ...nn import LoraSettings, PrivateBertClassifier
 from ...nn.rfa_attention import use_rfa
-from . import loop
+from . import lora_target, loop
 from .population import private_logits
 from .prompt import PromptProjection
 
@@ -62,9 +62,43 @@ def build_model(s, inp: PartyInputs):
     model = PrivateBertClassifier(s, inp.hf_config, sd, num_layers=inp.layers, lora=NO_LORA, init=head, init_owner=1,
                                   owner=1)
     model.eval()
+    if inp.fo.target == "lora":   # before RFA, which takes the layers' q/k/v modules as they are
+        model.fo_adapters = lora_target.install(model, inp.fo.lora_r, inp.fo.lora_targets)
     if inp.fo.attention == "rfa":
         use_rfa(model, inp.fo.rfa_features, inp.fo.seed + 1000)
     return model
+
+
+class Candidates:
+    """How a population of z reaches the private forward: the soft prompt (inserted after
+    [CLS]) or per-candidate LoRA adapters (rows repeated per candidate). The client shares
+    one tensor per generation (one ``share`` call); the server passes Z = None."""
+
+    def __init__(self, s, inp: PartyInputs, model) -> None:
+        fo, d = inp.fo, inp.hf_config.hidden_size
+        self.s, self.fo, self.model, self.d = s, fo, model, d
+        if fo.target == "prompt":
+            self.proj = PromptProjection(fo.z_dim, fo.prompt_len, d, fo.seed, fo.prompt_scale)
+        else:
+            self.proj = lora_target.LoraProjection(
+                fo.z_dim, lora_target.shapes_for(inp.hf_config, inp.layers, fo.lora_r, fo.lora_targets), fo.seed,
+                fo.lora_scale)
+
+    def logits(self, Z, K: int, emb, mask):
+        s, fo, client = self.s, self.fo, self.s.party == 0
+        with s.protocol("candidates"):
+            if fo.target == "prompt":
+                P = mpc.share(s, self.proj.prompts(Z) if client else None, owner=0, shape=(K, fo.prompt_len, self.d))
+            else:
+                F = mpc.share(s, self.proj.flat(Z) if client else None, owner=0, shape=(K, self.proj.size))
+                for (_, _, ad), (A, B) in zip(self.model.fo_adapters, self.proj.split(F)):
+                    ad.set(A, B)
+        if fo.target == "prompt":
+            return private_logits(self.model, emb, mask, P)
+        B_, T, d = emb.shape
+        x = emb.unsqueeze(0).expand(K, B_, T, d).reshape(K * B_, T, d)
+        m = mask.unsqueeze(0).expand(K, B_, T).reshape(K * B_, T)
+        return self.model.forward(x, m)
 
 
 def _totals(s):
@@ -84,18 +118,10 @@ def run_party(s, inp: PartyInputs, *, on_gen=None, eval_batch: int = 16) -> dict
         eemb, emask = (model.prepare(inp.eval_ids if client else None, inp.eval_mask if client else None,
                                      shape=(inp.n_eval, inp.seq_len)) if inp.n_eval else (None, None))
     prep = {"seconds": time.perf_counter() - t_prep, "bytes": _totals(s)[0] - b0[0], "rounds": _totals(s)[1] - b0[1]}
-    d = inp.hf_config.hidden_size
-    proj = PromptProjection(fo.z_dim, fo.prompt_len, d, fo.seed, fo.prompt_scale)
-
-    def share_prompts(Z, K):
-        with s.protocol("prompt"):
-            pr = proj.prompts(Z) if client else None
-            return mpc.share(s, pr, owner=0, shape=(K, fo.prompt_len, d))
+    cands = Candidates(s, inp, model)
 
     def evaluate(Z, idx):
-        P = share_prompts(Z, fo.population)
-        logits = private_logits(model, emb[idx], mask[idx], P)
-        return logits.reveal(to=0)
+        return cands.logits(Z, fo.population, emb[idx], mask[idx]).reveal(to=0)
 
     log = loop.tune(fo, evaluate, inp.train_labels if client else None, inp.n_train, is_client=client,
                     on_gen=on_gen, cost=lambda: _totals(s))
@@ -103,11 +129,10 @@ def run_party(s, inp: PartyInputs, *, on_gen=None, eval_batch: int = 16) -> dict
     if inp.n_eval:
         with s.protocol("eval"):
             z = torch.as_tensor(log["best_z"], dtype=torch.float64).reshape(1, -1) if client else None
-            P = share_prompts(z, 1)
             outs = []
             for a in range(0, inp.n_eval, eval_batch):
                 b = min(inp.n_eval, a + eval_batch)
-                outs.append(private_logits(model, eemb[a:b], emask[a:b], P).reveal(to=0))
+                outs.append(cands.logits(z, 1, eemb[a:b], emask[a:b]).reveal(to=0))
         if client:
             eval_logits = torch.cat(outs)
             acc = float((eval_logits.argmax(-1) == inp.eval_labels).to(torch.float64).mean())
