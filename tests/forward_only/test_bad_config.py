@@ -79,3 +79,13 @@ def test_optimizers_minimise_a_quadratic():
         assert float(loss(opt.best()[None])[0]) < 0.2 * start
         with pytest.raises(ValueError, match="tell"):
             opt.tell([0.0])
+
+
+def test_rfa_needs_the_forward_only_method(capsys):
+    from fsskernels.finetune.cli import main
+
+    assert main(["--attention", "rfa", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "attention" in err and "forward-only" in err
+    assert main(["--method", "forward-only", "--role", "client", "--quiet"]) == 2
+    assert "role" in capsys.readouterr().err
