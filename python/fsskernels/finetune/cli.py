@@ -73,7 +73,7 @@ def parser() -> argparse.ArgumentParser:
       help="forward-only: softmax (default) or random-feature attention with the one-round cosine")
     a("--rfa-features", type=int, default=32, help="forward-only: random features per head for --attention rfa (default 32)")
     a("--shots", type=int, default=None, help="forward-only: few-shot, this many training examples per class")
-    a("--population", type=int, default=6, help="forward-only: candidates per generation (default 6)")
+    a("--population", type=int, default=4, help="forward-only: candidates per generation (default 4)")
     a("--generations", type=int, default=8, help="forward-only: optimizer steps (default 8)")
     a("--z-dim", type=int, default=16, help="forward-only: dimension of the client's search vector z (default 16)")
     a("--prompt-len", type=int, default=4, help="forward-only: soft-prompt vectors (default 4)")

@@ -2,8 +2,9 @@
 
 ``ForwardOnlyConfig.check()`` validates every field once and raises ValueError naming the
 command-line option (population, z-dim, prompt-len, rfa-features, shots, ...).
-Defaults fit a few minutes on 2 cores with 1 MiniLM layer at 16 tokens: population 6,
-z of dimension 16, 4 prompt vectors, 8 generations on minibatches of 4 examples.
+Defaults: population 4, z of dimension 16, 4 prompt vectors, 8 generations; the command takes
+the minibatch size from the gradient command's --batch-size (default 8: 32 rows per batched
+forward, ~1 minute per generation with 1 MiniLM layer at 16 tokens on 2 cores).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def _int(name: str, v, lo: int, hi: int | None = None) -> None:
 
 @dataclass
 class ForwardOnlyConfig:
-    population: int = 6          # candidates per generation (CMA-ES popsize; SPSA: 2 x directions)
+    population: int = 4          # candidates per generation (CMA-ES popsize; SPSA: 2 x directions)
     z_dim: int = 16              # dimension of the client's search vector z
     prompt_len: int = 4          # soft-prompt vectors inserted after [CLS]
     generations: int = 8         # optimizer steps (one batched private forward each)
