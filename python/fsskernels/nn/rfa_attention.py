@@ -9,7 +9,8 @@ For one head with q, k (dh) and s = dh^(1/4), q' = q / s, k' = k / s (so q'.k' =
 so with m public Gaussian rows W (m, dh) and phi(x) = [cos(Wx'), sin(Wx')],
     attn(q) = sum_k e_k phi(q).phi(k) v_k / sum_k e_k phi(q).phi(k),   e_k = exp(|k'|^2/2 - M)
 Keys are first centred per head (k - mean_T k: softmax is invariant to it, since it adds a
-per-query constant to the scores), which shrinks |k'| and the estimator's variance. The query factor exp(|q'|^2/2) and any per-row constant M cancel in the ratio; M is the row's
+per-query constant to the scores), which shrinks |k'| and the estimator's variance.
+The query factor exp(|q'|^2/2) and any per-row constant M cancel in the ratio; M is the row's
 largest |k'|^2/2 (so the exp argument is <= 0, the exp gate's domain) and the secret padding
 mask is added to the exp argument (a padded key gets e_k = 0 exactly: exp(<= -64) = 0).
 

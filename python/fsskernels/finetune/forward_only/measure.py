@@ -116,7 +116,8 @@ def attention_softmax_vs_rfa(params: dict, reps: int) -> dict:
             times, last = [], None
             for r in range(reps):
                 def prog(s):
-                    Q, K_, V = (mpc.share(s, t if s.party == 0 else None, owner=0, shape=tuple(t.shape)) for t in (q, k, v))
+                    Q, K_, V = (mpc.share(s, t if s.party == 0 else None, owner=0, shape=tuple(t.shape))
+                                for t in (q, k, v))
                     s.reset_stats()
                     t0 = time.perf_counter()
                     out = _softmax_core(Q, K_, V) if kind == "softmax" else rfa_heads(Q, K_, V, W)

@@ -19,7 +19,8 @@ class CMAES:
         import cma
 
         self.es = cma.CMAEvolutionStrategy(np.zeros(z_dim), float(sigma0),
-                                           {"popsize": int(population), "seed": int(seed) + 1,  # csprng-ok: see module doc
+                                           {"popsize": int(population),
+                                            "seed": int(seed) + 1,  # csprng-ok: see module doc
                                             "verbose": -9, "CMA_diagonal": False})
         self._asked = None
 

@@ -139,7 +139,8 @@ def run_command(args) -> int:
     print(report.table(summary).replace("plaintext twin (peft)", "plaintext (same method)"))
     print(fo_table(summary))
     print(f"\nlog: {out / 'finetune_log.json'}  plots: {', '.join(str(p) for p in pngs)}")
-    print("logits and losses revealed to: the client only; z and the candidates' prompts/adapters never leave the client")
+    print("logits and losses revealed to: the client only; "
+          "z and the candidates' prompts/adapters never leave the client")
     return 0
 
 
@@ -167,8 +168,9 @@ def private_summary(r0, r1, seconds) -> dict:
     st = r0["stats"]
     protocols = st["protocols"]
     steps_s, steps_b, steps_r = r0["step_seconds"], r0["step_bytes"], r0["step_rounds"]
-    phases = {"prepare (embeddings, masks, once)": {"seconds": r0["prepare"]["seconds"], "bytes": r0["prepare"]["bytes"],
-                                                    "rounds": r0["prepare"]["rounds"]},
+    prep = r0["prepare"]
+    phases = {"prepare (embeddings, masks, once)": {"seconds": prep["seconds"], "bytes": prep["bytes"],
+                                                    "rounds": prep["rounds"]},
               "generations (batched forward)": {"seconds": sum(steps_s), "bytes": sum(steps_b), "rounds": sum(steps_r)}}
     tot = st["total"]
     phases["eval (forward on held-out set)"] = {
