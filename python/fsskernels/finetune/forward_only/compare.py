@@ -39,7 +39,8 @@ def compare_gradient(cfg, hcfg, sd, init, tr, ev, fo_private: dict, fo, *, quiet
 
     mpc.run_local(first, timeout=timeout)
     t1 = st[0].log["step_seconds"][0]
-    k_time = int(min(2 * G, max(1, round(fo_time / t1))))
+    k_uncapped = max(1, round(fo_time / t1))
+    k_time = int(min(2 * G, k_uncapped))
     marks = sorted({G, k_time})
     acc = {}
 
@@ -67,4 +68,5 @@ def compare_gradient(cfg, hcfg, sd, init, tr, ev, fo_private: dict, fo, *, quiet
             "ratio": {k: per[k] / max(fo_per[k], 1e-12) for k in ("seconds", "bytes", "rounds")},
             "equal_steps": {"forward_only": fo_acc, "fo_steps": G, "gradient": acc[G], "grad_steps": G},
             "equal_time": {"forward_only": fo_acc, "fo_steps": G, "gradient": acc[k_time], "grad_steps": k_time,
-                           "fo_seconds": fo_time, "grad_step_seconds_first": t1}}
+                           "fo_seconds": fo_time, "grad_step_seconds_first": t1,
+                           "capped_from": k_uncapped if k_uncapped != k_time else None}}

@@ -205,6 +205,7 @@ def fo_table(summary: dict) -> str:
                      f"{cmp_['ratio']['bytes']:>10.2f} x {cmp_['ratio']['rounds']:>8.2f} x")
         for k, lab in (("equal_steps", "held-out acc, equal steps"), ("equal_time", "held-out acc, equal wall time")):
             e = cmp_[k]
+            cap = f", capped from {e['capped_from']}" if e.get("capped_from") else ""
             lines.append(f"{lab:<34} forward-only {e['forward_only']:.3f} ({e['fo_steps']} steps)   gradient "
-                         f"{e['gradient']:.3f} ({e['grad_steps']} steps)")
+                         f"{e['gradient']:.3f} ({e['grad_steps']} steps{cap})")
     return "\n".join(lines)
