@@ -282,7 +282,9 @@ def render_header(rep: dict[str, Any]) -> str:
 
 def render_report(rep: dict[str, Any]) -> str:
     parts = [render_header(rep)]
-    for fn in (render_kernels, render_gates, render_layer, render_finetune, render_agg):
+    from .cases_forward import render as render_forward
+
+    for fn in (render_kernels, render_gates, render_layer, render_finetune, render_agg, render_forward):
         t = fn(rep)
         if t:
             parts.append(t)
