@@ -166,7 +166,7 @@ run_stage sass 45 "
   [ \"\$n\" -gt 0 ]"
 
 run_stage sanitizer 120 "compute-sanitizer --tool memcheck --error-exitcode 9 $PY -m pytest -q -p no:cacheprovider \
-  tests/cuda/test_ring_imma.py tests/cuda/test_lookup.py tests/test_cuda.py \
+  tests/cuda/test_cuda_ring_imma.py tests/cuda/test_cuda_lookup.py tests/test_cuda.py \
   -k 'gpu_imma or gpu_ring_matmul or gpu_eval_all or gpu_lookup'"
 
 XDIST=""
