@@ -4,8 +4,8 @@
 Party 1 (server) holds the frozen BERT weights and the classifier head; party 0 (client) holds
 the tokens, masks and labels, the optimizer, z and the prompts. Per run: the model is built
 (weights masked once), the train and held-out examples are embedded once (cached shares).
-Per generation: the client shares the population's prompts (one share call), both parties run
-ONE batched forward on shares, the logits are revealed to the client only (``reveal(to=0)``),
+Per generation: the client shares the population's prompts or LoRA adapters (one share call;
+``Candidates``), both parties run ONE batched forward on shares, the logits are revealed to the client only (``reveal(to=0)``),
 the client computes the losses in plaintext and tells the optimizer. At the end the client's
 best z is shared as a single prompt and the held-out set is classified (logits to the client).
 What the server sees: shares and masked openings only (tests/forward_only/test_server_view.py).
