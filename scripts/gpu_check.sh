@@ -210,7 +210,8 @@ for r in d["rows"]:
     if "gblocks_per_s" in r:
         extra += f" {r['gblocks_per_s']:.1f} G blocks/s"
     chk = {True: "ok", False: "CHECK FAILED", None: ""}[r.get("check")]
-    print(f"  {r['case']:36s} {r['kernel_ms']:10.3f} ms {per} {extra} {chk}")
+    e2e = f" (e2e {r['e2e_ms']:.3f} ms)" if r.get("e2e_ms") is not None else ""
+    print(f"  {r['case']:36s} {r['kernel_ms']:10.3f} ms{e2e} {per} {extra} {chk}")
 for t in d.get("targets", []):
     v = "not measured" if t["value"] is None else f"{t['value']:.3f}"
     print(f"  target: {t['target']:60s} {v:>12s} {dict([(None, '-'), (True, 'met'), (False, 'NOT MET')])[t['met']]}")
