@@ -65,11 +65,18 @@ def _shifted_exp(x: SharedTensor, dim: int):
     return z, e, e.sum(dim, keepdim=True), x.shape[dim]
 
 
+def _unit_ring(s) -> int:
+    """Ring width of e * (1 / S) in softmax: e = exp(z <= 0) <= 1 and 1/S <= 1 (S >= 1: the
+    row's maximum contributes exp(0)), both within 1e-3 of that, so |e / S| < 2 at scale 2f and
+    2f + 4 bits keep mul_to's |a b| < 2^(L - 2) (36 instead of mul_bits = 54 at f = 16)."""
+    return min(2 * s.frac_bits + 4, s.config.mul_bits)
+
+
 def softmax(x: SharedTensor, dim: int = -1, ctx=None) -> SharedTensor:
     s = _check(x).session
     with s.protocol("softmax"):
         _z, e, S, n = _shifted_exp(x, dim)
-        y = mul_to(e, reciprocal(S, domain=_row_domain(n)), s.frac_bits)
+        y = mul_to(e, reciprocal(S, domain=_row_domain(n)), s.frac_bits, ring_bits=_unit_ring(s))
     if ctx is not None:
         ctx.save(y=y, dim=dim)
     return y
@@ -90,7 +97,7 @@ def log_softmax(x: SharedTensor, dim: int = -1, ctx=None) -> SharedTensor:
         z, e, S, n = _shifted_exp(x, dim)
         y = z - _log(S, domain=_row_domain(n))
         if ctx is not None:
-            ctx.save(p=mul_to(e, reciprocal(S, domain=_row_domain(n)), s.frac_bits), dim=dim)
+            ctx.save(p=mul_to(e, reciprocal(S, domain=_row_domain(n)), s.frac_bits, ring_bits=_unit_ring(s)), dim=dim)
     return y
 
 

@@ -109,16 +109,27 @@ def evaluate(x: SharedTensor, sp: Spline, out_frac: int | None = None) -> list[S
     if fx <= sp.s:
         raise ValueError(f"input: {sp.name} needs more than {sp.s} fractional bits, got {fx}")
     k = fx - sp.s
+    tables = _tables(sp, F, fx)
+    m = len(sp.fns)
     with s.protocol(sp.name):
         u = x - sp.lo
         idx = trunc_reduce(s, u.share, k, sp.n)
-        vals = lut(s, idx, sp.n, _tables(sp, F, fx))       # (2m + 1, *shape)
-        m = len(sp.fns)
+        vals = lut(s, idx, sp.n, tables)                   # (2m + 1, *shape)
         delta = SharedTensor(s, u.share - vals[2 * m], fx)
         A = SharedTensor(s, vals[0:2 * m:2], F)
         B = SharedTensor(s, vals[1:2 * m:2], F)
-        y = A + mul_to(B, delta.unsqueeze(0), F)
+        y = A + mul_to(B, delta.unsqueeze(0), F, ring_bits=_product_ring(s, tables[1:2 * m:2], k))
     return [y[j] for j in range(m)]
+
+
+def _product_ring(s, slopes: torch.Tensor, k: int) -> int:
+    """The ring width of the product B * delta: the slopes are public table entries and
+    0 <= delta < 2^k ring units (x was clamped into the spline's domain and delta is its offset
+    in the piece), so |B * delta| < 2^(b - 1 + k) with b the slopes' signed bit length and
+    b + k + 1 bits satisfy mul_to's |a b| < 2^(L - 2); one more bit of margin. Never wider than
+    mul_bits (GeLU at f = 16: 32 bits instead of 54)."""
+    b = int(slopes.abs().max()).bit_length() + 1
+    return max(min(b + k + 2, s.config.mul_bits), k + 2)
 
 
 def fit_error(sp: Spline, j: int = 0, samples: int = 1 << 16) -> float:
