@@ -22,6 +22,7 @@ from .gates.compare import (DEFAULT_CMP_BITS, amax, clamp, drelu, ge, gt, le, lt
                             sign, where)
 from .gates.composite import (cross_entropy, cross_entropy_backward, dropout, dropout_backward, layer_norm,
                               layer_norm_backward, log_softmax, log_softmax_backward, softmax, softmax_backward)
+from .gates.fourier import fourier_features
 from .gates.normalize import log, reciprocal, reciprocal_backward, rsqrt, rsqrt_backward, sqrt
 from .gates.smooth import (cos, exp, exp_backward, gelu, gelu_backward, sigmoid, sigmoid_backward, sin, tanh,
                            tanh_backward)
@@ -44,7 +45,7 @@ def max(x, dim: int = -1, keepdim: bool = False, bits: int = DEFAULT_CMP_BITS): 
 
 __all__ = [
     "Ctx", "amax", "clamp", "cos", "cross_entropy", "cross_entropy_backward", "drelu", "dropout", "dropout_backward",
-    "exp", "exp_backward", "ge", "gelu", "gelu_backward", "gt", "layer_norm", "layer_norm_backward", "le", "log",
+    "exp", "exp_backward", "fourier_features", "ge", "gelu", "gelu_backward", "gt", "layer_norm", "layer_norm_backward", "le", "log",
     "log_softmax", "log_softmax_backward", "lt", "max", "maximum", "reciprocal", "reciprocal_backward", "relu",
     "relu_backward", "rsqrt", "rsqrt_backward", "sigmoid", "sigmoid_backward", "sign", "sin", "softmax",
     "softmax_backward", "sqrt", "tanh", "tanh_backward", "where",
