@@ -157,9 +157,10 @@ def dpf_lookup(party: int, keys: KeyBatch, x: Any, tables: Any) -> Any:
     2^bits]``, shape (ntab, N), mod 2^out_bits. With alpha_i = r_i the dealer's mask of a secret
     index i and x_i = i + r_i opened, the two outputs add up to ``tables[:, i]``.
 
-    keys: DPF KeyBatch on the CPU with bits <= 16 (each key is expanded in a per-thread row and
-    consumed at once: no N x 2^bits intermediate). x: N integers (public; numpy or torch, any
-    shape, flattened). tables: integers of shape (ntab, 2^bits), 1 <= ntab <= 64 (public; int64
+    keys: DPF KeyBatch with bits <= 16, on the CPU (each key is expanded in a per-thread row and
+    consumed at once: no N x 2^bits intermediate) or on a CUDA device (``_cuda.lookup``; x and
+    tables on the same device, the result enqueued on x's stream; not yet run on a GPU).
+    x: N integers (public; numpy or torch, any shape, flattened). tables: integers of shape (ntab, 2^bits), 1 <= ntab <= 64 (public; int64
     values are read as their uint64 bits). Table reads are indexed by x only. Returns numpy
     uint64, or torch int64 when x is a torch tensor. One-time batches are consumed.
     ValueError naming the argument on a bad party, keys, x or tables."""
@@ -167,7 +168,9 @@ def dpf_lookup(party: int, keys: KeyBatch, x: Any, tables: Any) -> Any:
     if not isinstance(keys, KeyBatch):
         raise ValueError(f"keys: expected a KeyBatch, got {type(keys).__name__}")
     if keys.device != "cpu":
-        raise ValueError(f"keys: dpf_lookup runs on CPU keys; these are on {keys.device} (use dpf_eval_all there)")
+        from . import _cuda
+
+        return _once(keys, lambda: _cuda.lookup(party, keys, x, tables))
     if keys.bits > 16:
         raise ValueError(f"bits: table lookups need bits <= 16, got {keys.bits}")
     kind = array_kind(x)
