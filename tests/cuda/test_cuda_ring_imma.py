@@ -24,7 +24,7 @@ except ImportError:  # not built
     M = None
 
 needs_module = pytest.mark.skipif(M is None, reason="CUDA module _C_cuda was not built")
-HAVE_GPU = "cuda" in fk.available_backends()
+from cuda_helpers import HAVE_GPU, TORCH  # noqa: E402
 U64 = np.uint64
 MASK = (1 << 64) - 1
 
@@ -137,15 +137,6 @@ def test_entry_point_rejects_unknown_algo():
 
 
 # =========================================================================== on a GPU
-def _torch_cuda():
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch if torch.cuda.is_available() else None
-
-
-TORCH = _torch_cuda() if HAVE_GPU else None
 needs_gpu = pytest.mark.skipif(M is None or not HAVE_GPU or TORCH is None,
                                reason="no CUDA GPU (or torch without CUDA)")
 

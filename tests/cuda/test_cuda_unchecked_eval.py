@@ -9,18 +9,7 @@ import pytest
 
 import fsskernels as fk
 
-HAVE_GPU = "cuda" in fk.available_backends()
-
-
-def _torch_cuda():
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch if torch.cuda.is_available() else None
-
-
-TORCH = _torch_cuda() if HAVE_GPU else None
+from cuda_helpers import HAVE_GPU, TORCH  # noqa: E402
 
 
 @pytest.mark.skipif(not HAVE_GPU or TORCH is None, reason="no CUDA GPU (or torch without CUDA)")

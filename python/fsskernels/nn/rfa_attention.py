@@ -165,17 +165,9 @@ class RFASelfAttention(Module):
         if x.ndim != 3:
             raise ValueError(f"x: expected (batch, seq, hidden), got shape {tuple(x.shape)}")
         yq, yk, yv = self._project(x)
-        out = rfa_heads(self._split(yq), self._split(yk), self._split(yv), self.W, mask_add)
-        return self._merge(out)
-
-    def _split(self, t: SharedTensor) -> SharedTensor:
-        B, T, _ = t.shape
-        return t.reshape(B, T, self.num_heads, self.head_dim).permute(0, 2, 1, 3)
-
-    @staticmethod
-    def _merge(t: SharedTensor) -> SharedTensor:
-        B, H, T, dh = t.shape
-        return t.permute(0, 2, 1, 3).reshape(B, T, H * dh)
+        split = self._base._split  # the softmax attention's head layout
+        out = rfa_heads(split(yq), split(yk), split(yv), self.W, mask_add)
+        return SelfAttention._merge(out)
 
     def backward(self, g, need_input_grad: bool = True):
         raise ValueError("attention: random-feature attention is forward-only (use attention='softmax' "
