@@ -61,14 +61,6 @@ class PopulationAdapter(LoRALinear):
         self.r, self.alpha, self.p, self.scaling = int(r), float(r), 0.0, 1.0
         object.__setattr__(self, "_AB", None)
 
-    @property
-    def in_features(self) -> int:
-        return self.base.in_features
-
-    @property
-    def out_features(self) -> int:
-        return self.base.out_features
-
     def set(self, A: SharedTensor, B: SharedTensor) -> None:
         object.__setattr__(self, "_AB", (A, B))
 
