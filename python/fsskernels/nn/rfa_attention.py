@@ -62,7 +62,7 @@ def rfa_weights(head_dim: int, features: int, seed: int) -> torch.Tensor:
     """The public Gaussian matrix W (features, head_dim), float64, from ``seed``."""
     check_features(features)
     g = torch.Generator().manual_seed(int(seed))  # csprng-ok: W is public (random projection, no secret)
-    return torch.randn(features, head_dim, generator=g, dtype=torch.float64)
+    return torch.randn(features, head_dim, generator=g, dtype=torch.float64)  # csprng-ok: public W
 
 
 def rfa_attention_plain(q, k, v, W, mask=None, big: int = DEFAULT_MASK_BIG):

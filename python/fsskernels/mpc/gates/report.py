@@ -29,44 +29,44 @@ from .spline import fit_error
 
 GATES = {
     # name: (call, reference, input generator, domain text, outside text)
-    "relu": (lambda X: MF.relu(X), torch.relu, lambda g, n: torch.randn(n, generator=g, dtype=torch.float64) * 4,
+    "relu": (lambda X: MF.relu(X), torch.relu, lambda g, n: torch.randn(n, generator=g, dtype=torch.float64) * 4,  # csprng-ok
              "|x| < 2^15", "wraps mod 2^32 (bits=32)"),
     "drelu / lt": (lambda X: MF.drelu(X), lambda x: (x >= 0).double(),
-                   lambda g, n: torch.randn(n, generator=g, dtype=torch.float64) * 4, "|x| < 2^15", "wraps"),
+                   lambda g, n: torch.randn(n, generator=g, dtype=torch.float64) * 4, "|x| < 2^15", "wraps"),  # csprng-ok
     "gelu": (lambda X: MF.gelu(X), torch.nn.functional.gelu,
-             lambda g, n: torch.randn(n, generator=g, dtype=torch.float64) * 3, "spline on [-4, 4)",
+             lambda g, n: torch.randn(n, generator=g, dtype=torch.float64) * 3, "spline on [-4, 4)",  # csprng-ok
              "tails: 0 below, x above"),
-    "tanh": (lambda X: MF.tanh(X), torch.tanh, lambda g, n: torch.randn(n, generator=g, dtype=torch.float64) * 4,
+    "tanh": (lambda X: MF.tanh(X), torch.tanh, lambda g, n: torch.randn(n, generator=g, dtype=torch.float64) * 4,  # csprng-ok
              "spline on [-8, 8)", "saturates to -1 / 1"),
     "sigmoid": (lambda X: MF.sigmoid(X), torch.sigmoid,
-                lambda g, n: torch.randn(n, generator=g, dtype=torch.float64) * 6, "spline on [-16, 16)",
+                lambda g, n: torch.randn(n, generator=g, dtype=torch.float64) * 6, "spline on [-16, 16)",  # csprng-ok
                 "saturates to 0 / 1"),
-    "exp": (lambda X: MF.exp(X), torch.exp, lambda g, n: -torch.rand(n, generator=g, dtype=torch.float64) * 16,
+    "exp": (lambda X: MF.exp(X), torch.exp, lambda g, n: -torch.rand(n, generator=g, dtype=torch.float64) * 16,  # csprng-ok
             "x <= 0 (spline on [-15.94, 0.06))", "0 below -16"),
     "reciprocal": (lambda X: MF.reciprocal(X), torch.reciprocal,
-                   lambda g, n: 0.5 + 10 * torch.rand(n, generator=g, dtype=torch.float64),
+                   lambda g, n: 0.5 + 10 * torch.rand(n, generator=g, dtype=torch.float64),  # csprng-ok
                    "[2^-5, 2^10); rel. err <= 1e-3 for x <= 32", "clamped into the domain"),
     "rsqrt": (lambda X: MF.rsqrt(X), torch.rsqrt,
-              lambda g, n: 2.0 ** (torch.rand(n, generator=g, dtype=torch.float64) * 18 - 9),
+              lambda g, n: 2.0 ** (torch.rand(n, generator=g, dtype=torch.float64) * 18 - 9),  # csprng-ok
               "[2^-10, 2^10)", "clamped into the domain"),
-    "log": (lambda X: MF.log(X), torch.log, lambda g, n: 2.0 ** (torch.rand(n, generator=g, dtype=torch.float64) * 20 - 8),
+    "log": (lambda X: MF.log(X), torch.log, lambda g, n: 2.0 ** (torch.rand(n, generator=g, dtype=torch.float64) * 20 - 8),  # csprng-ok
             "[2^-10, 2^14)", "clamped into the domain"),
-    "sin": (lambda X: MF.sin(X), torch.sin, lambda g, n: torch.randn(n, generator=g, dtype=torch.float64) * 50,
+    "sin": (lambda X: MF.sin(X), torch.sin, lambda g, n: torch.randn(n, generator=g, dtype=torch.float64) * 50,  # csprng-ok
             "|x| < 2^14 (exact period reduction)", "wraps"),
     "softmax (rows of 128)": (lambda X: MF.softmax(X.reshape(-1, 128), -1),
                               lambda x: torch.softmax(x.reshape(-1, 128), -1),
-                              lambda g, n: torch.randn(n, generator=g, dtype=torch.float64) * 3,
+                              lambda g, n: torch.randn(n, generator=g, dtype=torch.float64) * 3,  # csprng-ok
                               "|x| < 2^15", "-"),
     "layer_norm (rows of 384)": (lambda X: MF.layer_norm(X.reshape(-1, 384), (384,), eps=1e-12),
                                  lambda x: torch.nn.functional.layer_norm(x.reshape(-1, 384), (384,), eps=1e-12),
-                                 lambda g, n: torch.randn(n, generator=g, dtype=torch.float64) * 2 + 0.5,
+                                 lambda g, n: torch.randn(n, generator=g, dtype=torch.float64) * 2 + 0.5,  # csprng-ok
                                  "variance in [2^-14, 2^10)", "variance clamped"),
 }
 
 
 def _measure(name: str, n: int) -> dict:
     call, ref, gen, domain, outside = GATES[name]
-    g = torch.Generator().manual_seed(0)  # csprng-ok: public benchmark inputs
+    g = torch.Generator().manual_seed(0)  # csprng-ok
     x = torch.round(gen(g, n) * 2 ** 16) / 2 ** 16
 
     def prog(s, plan=None, include_dealer=True):
