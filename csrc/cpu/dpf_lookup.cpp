@@ -20,7 +20,9 @@ using namespace detail;
 namespace {
 
 // Keys expanded together, so that every AES call of a level has many independent blocks in
-// flight (one key's first levels alone have 2, 4, 8 nodes: latency-bound).
+// flight (one key's first levels alone have 2, 4, 8 nodes: latency-bound). dpf_expand_key
+// (dpf.cpp) expands one key in place in its output row with no scratch, which full-domain
+// evaluation needs up to 2^24 points; lookups (<= 2^16 points) can afford 4 scratch rows.
 int group_size(int levels) { return static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(8, uint64_t(4096) >> levels))); }
 
 struct GroupScratch {
