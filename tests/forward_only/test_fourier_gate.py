@@ -15,7 +15,7 @@ F = 16
 BOUND = 6e-5
 
 
-def _run(ring_values: torch.Tensor, scale=1.0):
+def _run(ring_values: torch.Tensor, scale=1.0, carry="bit"):
     """Share ring integers (scale f) as (v, 0) and evaluate the gate; party 0 gets the result."""
     def prog(s):
         sh = ring_values.clone() if s.party == 0 else torch.zeros_like(ring_values)
@@ -24,8 +24,13 @@ def _run(ring_values: torch.Tensor, scale=1.0):
         rounds = s.stats()["total"]["rounds"]
         return y.reveal(to=0), rounds
 
-    (y, rounds), _ = mpc.run_local(prog, seed=3)
+    (y, rounds), _ = mpc.run_local(prog, seed=3, config=mpc.FixedPointConfig(trunc_carry=carry))
     return y, rounds
+
+
+# rounds: one opening, then the truncation of the result: one round with a "word" carry,
+# two with a "bit" carry (mpc/truncation.py)
+ROUNDS = {"word": 2, "bit": 3}
 
 
 def _reference(ring_values: torch.Tensor, scale=1.0):
@@ -38,9 +43,10 @@ def _reference(ring_values: torch.Tensor, scale=1.0):
 def test_small_angles_and_two_rounds():
     g = torch.Generator().manual_seed(0)  # test data only
     v = torch.round((torch.rand(3000, generator=g, dtype=torch.float64) * 8 - 4) * 2 ** F).to(torch.int64)
-    y, rounds = _run(v)
-    assert (y - _reference(v)).abs().max() < BOUND
-    assert rounds == 2
+    for carry in ("bit", "word"):
+        y, rounds = _run(v, carry=carry)
+        assert (y - _reference(v)).abs().max() < BOUND
+        assert rounds == ROUNDS[carry]
 
 
 def test_period_wrap_of_the_ring():
@@ -62,7 +68,7 @@ def test_scale_is_folded_in():
     y, rounds = _run(v, scale=1.0 / 48)
     # the result is at scale f: the floor of the output (2^-f) plus the scaled rounding
     assert (y - _reference(v, 1.0 / 48)).abs().max() < 2.0 ** -F + BOUND / 48
-    assert rounds == 2
+    assert rounds == ROUNDS["bit"]
 
 
 @pytest.mark.parametrize("scale", [0, -1, 1.5, True, "x"])

@@ -6,6 +6,7 @@ bytes the network path sends; and the parties' results are bit-identical either 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from fsskernels import mpc
@@ -24,20 +25,21 @@ def _program(s):
     return y.reveal(to=0)
 
 
-def _requests():
+def _requests(carry: str):
     def prog(s):
         s.material_log(clear=True)
         _program(s)
         return s.material_log()
 
-    plan, _ = mpc.run_local(prog, seed=3)
+    plan, _ = mpc.run_local(prog, seed=3, config=mpc.FixedPointConfig(trunc_carry=carry))
     return plan
 
 
-def test_every_requested_kind_is_identical_on_both_paths():
-    plan = _requests()
+@pytest.mark.parametrize("carry, trunc_kind", [("bit", "trunc_xb"), ("word", "trunc_x")])
+def test_every_requested_kind_is_identical_on_both_paths(carry, trunc_kind):
+    plan = _requests(carry)
     kinds = {k for k, _ in plan}
-    assert {"triple", "matmul_triple", "cmp", "relu", "lut", "tr", "trig", "bern", "trunc_x"} <= kinds, kinds
+    assert {"triple", "matmul_triple", "cmp", "relu", "lut", "tr", "trig", "bern", trunc_kind} <= kinds, kinds
     a, b = Dealer(11), Dealer(11)
     for seq, (kind, spec) in enumerate(plan):
         words = encode_spec(tuple(spec))

@@ -6,8 +6,10 @@ from fsskernels import mpc
 from fsskernels.mpc.stats import LINKS, project_time, select
 
 
-def test_matmul_traffic_matches_the_formulas():
+@pytest.mark.parametrize("carry", ["bit", "word"])
+def test_matmul_traffic_matches_the_formulas(carry):
     m, k, n, L = 8, 12, 10, 54
+    bit = carry == "bit"  # one more round and one more bit per element each way (truncation.py)
     x, w = torch.ones(m, k), torch.ones(k, n) * 0.5
 
     def prog(s):
@@ -22,18 +24,22 @@ def test_matmul_traffic_matches_the_formulas():
         frozen = s.stats()
         return both, frozen
 
-    (b0, f0), (b1, f1) = mpc.run_local(prog, seed=1)
+    (b0, f0), (b1, f1) = mpc.run_local(prog, seed=1, config=mpc.FixedPointConfig(trunc_carry=carry))
     pk = lambda cnt: (cnt * L + 7) // 8  # noqa: E731
+    bits = (m * n + 7) // 8 if bit else 0  # the masked carry bits
     both = select(b0, "matmul")
-    assert both["bytes"] == 2 * (pk(m * k + k * n)) + 2 * pk(m * n) and both["rounds"] == 2
+    assert both["bytes"] == 2 * (pk(m * k + k * n)) + 2 * (pk(m * n) + bits) and both["rounds"] == 2 + bit
     assert b0["protocols"]["matmul"]["bytes_sent"] == pk(m * k + k * n)
-    assert b0["protocols"]["matmul/trunc"]["bytes_sent"] == pk(m * n)
+    assert b0["protocols"]["matmul/trunc"]["bytes_sent"] == pk(m * n) + bits
     fz = select(f0, "matmul_frozen")
     f = 16
-    assert fz["bytes"] == pk(m * k + m * n) + (m * n * (f + 1) + 7) // 8 and fz["rounds"] == 2
+    answer = (m * n * (f + 1 + bit) + 7) // 8
+    assert fz["bytes"] == pk(m * k + m * n) + answer + bits and fz["rounds"] == 2 + bit
     assert f0["protocols"]["matmul_frozen"]["bytes_sent"] == pk(m * k + m * n)  # party 0 sends E and its c share
-    # the owner answers the wrap bit and the low f bits of the opening (exact truncation)
-    assert f1["protocols"]["matmul_frozen/trunc"]["bytes_sent"] == (m * n * (f + 1) + 7) // 8
+    # the owner answers the wrap bit and the low f bits of the opening (exact truncation),
+    # with a "bit" carry also its masked carry bit; party 0 answers with its own
+    assert f1["protocols"]["matmul_frozen/trunc"]["bytes_sent"] == answer
+    assert f0["protocols"]["matmul_frozen/trunc"]["bytes_sent"] == bits
     assert b0["total"]["bytes"] == b1["total"]["bytes"]
     assert b0["dealer"]["pieces"] > 0
 

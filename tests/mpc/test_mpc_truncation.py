@@ -24,7 +24,7 @@ def _values(L, seed):
     return z
 
 
-def _run(L, f, oneway, opener, seed):
+def _run(L, f, oneway, opener, seed, carry="bit"):
     z = _values(L, seed)
 
     def prog(s):
@@ -33,20 +33,64 @@ def _run(L, f, oneway, opener, seed):
         out = mpc.SharedTensor(s, fn(Z.share), 0)
         return out.reveal_ring(), s.stats()["total"]
 
-    (got, st), _ = mpc.run_local(prog, seed=seed)
+    (got, st), _ = mpc.run_local(prog, seed=seed, config=mpc.FixedPointConfig(trunc_carry=carry))
     return z, got, st
 
 
+@pytest.mark.parametrize("carry", ["bit", "word"])
 @pytest.mark.parametrize("L,f,oneway,opener", [(54, 16, False, 0), (64, 16, False, 0), (54, 16, True, 1), (40, 12, True, 0)])
-def test_truncation_exact_on_many_elements(L, f, oneway, opener):
-    z, got, st = _run(L, f, oneway, opener, seed=L + f + oneway)
+def test_truncation_exact_on_many_elements(L, f, oneway, opener, carry):
+    z, got, st = _run(L, f, oneway, opener, seed=L + f + oneway, carry=carry)
     bad = int((got != (z >> f)).sum())
     assert bad == 0, f"{bad} of {N} elements differ from floor(z/2^f)"
-    # traffic: share (88 B) + reveal (2 x 8 B/el) + truncation
-    per_el = (2 * L) if not oneway else (L + f + 1)
+    # traffic: share (88 B) + reveal (2 x 8 B/el) + truncation; a "bit" carry adds one masked
+    # bit per element each way (the opener's rides on its (f + 1)-bit answer)
+    b = carry == "bit"
+    per_el = (2 * L + 2 * b) if not oneway else (L + f + 1 + 2 * b)
+    bits = (N + 7) // 8 if b else 0
     trunc_bytes = st["bytes"] - 88 - 16 * N
-    assert trunc_bytes == (2 * ((N * L + 7) // 8) if not oneway else (N * L + 7) // 8 + (N * (f + 1) + 7) // 8)
+    assert trunc_bytes == (2 * ((N * L + 7) // 8 + bits) if not oneway
+                           else (N * L + 7) // 8 + (N * (f + 1 + b) + 7) // 8 + bits)
     assert abs(trunc_bytes * 8 / N - per_el) < 1e-3
+
+
+def test_published_carry_bits_are_independent_of_the_carry():
+    """With a "bit" carry the parties publish e = carry xor rho. Party 1 knows z here (a test
+    can), so from the opening c it computes the true carry [z_lo + r_lo >= 2^f] = [c_lo < z_lo]
+    and checks that e agrees with it half of the time: rho is a one-time pad on the carry.
+    (6 standard deviations: false alarm < 1e-8.)"""
+    f, L, n = 16, 54, 1 << 16
+    g = torch.Generator().manual_seed(11)  # test data only
+    z = torch.randint(-(1 << 40), 1 << 40, (n,), generator=g, dtype=torch.int64)
+    seen = {}
+
+    def prog(s):
+        Z = mpc.share(s, z if s.party == 0 else None, owner=0, frac_bits=0)
+        if s.party == 1:
+            orig_open, orig_x = s.open, s.exchange_ring_start
+
+            def spy_open(tensors, bits=64, reduce=True):
+                out = orig_open(tensors, bits, reduce)
+                seen["c"] = out[0].clone()
+                return out
+
+            def spy_x(tensors, bits, new_round=True):
+                finish = orig_x(tensors, bits, new_round)
+
+                def done():
+                    theirs = finish()
+                    seen["e"] = tensors[0] ^ theirs[0]
+                    return theirs
+                return done
+            s.open, s.exchange_ring_start = spy_open, spy_x
+        return mpc.SharedTensor(s, truncate(s, Z.share, f, L), 0).reveal_ring(to=1)
+
+    _, got = mpc.run_local(prog, seed=9)
+    assert torch.equal(got, z >> f)
+    z_lo, c_lo = z & ((1 << f) - 1), seen["c"] & ((1 << f) - 1)
+    carry = (c_lo < z_lo).long()
+    agree = (seen["e"] == carry).double().mean().item()
+    assert abs(agree - 0.5) < 6 * 0.5 / n ** 0.5
 
 
 def test_repeated_truncation_reveals_nothing_about_low_bits():

@@ -12,6 +12,9 @@ are the request; N is the number of elements; all shares additive):
   trunc_x    (L, f, shape)   exact truncation: the ``trunc`` arrays (r, r >> f, msb(r)) plus a
                              DCF on f bits at alpha = r mod 2^f, beta = 1 (the carry of the low bits).
   trunc1_x   (L, f, shape, o) the same for the one-way truncation (trunc1 arrays + the DCF key).
+  trunc_xb   (L, f, shape)   as trunc_x with a one-bit-output DCF (XOR shares of the carry) and a
+  trunc1_xb  (L, f, shape, o) random bit rho: XOR shares rho_i (1 bit) and additive shares of rho
+                             (mod 2^64) appended (truncation.py, "bit" carry).
   tr         (k, n, N)       truncate-and-reduce: floor(x / 2^k) mod 2^n from x mod 2^(k+n):
                              r mod 2^(k+n), r >> k (mod 2^n), DCF on k bits (alpha = r mod 2^k,
                              beta = 1, out n bits).
@@ -116,7 +119,15 @@ def _trunc1_x_schema(spec, party):
     return base_schema("trunc1", tuple(spec), party) + [(CODE_RAW, (-1,), 8)]
 
 
-def _trunc_x_gen(dealer, rng, spec, one_way: bool):
+def _trunc_xb_schema(spec, party):
+    return _trunc_x_schema(spec, party) + [(CODE_RING, tuple(spec[2]), 1), (CODE_RING, tuple(spec[2]), 64)]
+
+
+def _trunc1_xb_schema(spec, party):
+    return _trunc1_x_schema(spec, party) + [(CODE_RING, tuple(spec[2]), 1), (CODE_RING, tuple(spec[2]), 64)]
+
+
+def _trunc_x_gen(dealer, rng, spec, one_way: bool, bit: bool = False):
     L, f, s = spec[:3]
     _check_bits("ring width", L, 3, 64)
     _check_bits("shift", f, 1, L - 2)
@@ -126,10 +137,21 @@ def _trunc_x_gen(dealer, rng, spec, one_way: bool):
 
     r = _mask(expand_prg(halves[0][0][2][0], s, L) + expand_prg(halves[1][0][2][0], s, L), L)
     n = _n_elems(s)
-    k0, k1 = _keys(dealer, rng, "dcf", _mask(r, f).reshape(n), np.ones(n, np.uint64), f, 64)
+    k0, k1 = _keys(dealer, rng, "dcf", _mask(r, f).reshape(n), np.ones(n, np.uint64), f, 1 if bit else 64)
     halves[0].append(k0)
     halves[1].append(k1)
+    if bit:
+        (ex0, ex1), rho = _shared_xor_bit(dealer, rng, s)
+        ea0, ea1 = dealer.share_entry(rng, rho, 64)
+        halves[0] += [ex0, ea0]
+        halves[1] += [ex1, ea1]
     return halves
+
+
+def _shared_xor_bit(dealer, rng, shape):
+    """A uniform bit rho given as two seed-compressed XOR shares: (entries, rho)."""
+    (e0, x0), (e1, x1) = dealer.prg_entry(rng, shape, 1), dealer.prg_entry(rng, shape, 1)
+    return (e0, e1), x0 ^ x1
 
 
 # ----------------------------------------------------------------------------- truncate-reduce
@@ -204,6 +226,8 @@ def register() -> None:
     register_kind("bern", 25, _bern_schema, _bern_gen)
     register_kind("trig", 26, _trig_schema, _trig_gen)
     register_kind("relu", 27, _relu_schema, _relu_gen)
+    register_kind("trunc_xb", 28, _trunc_xb_schema, lambda d, r, s: _trunc_x_gen(d, r, s, False, True))
+    register_kind("trunc1_xb", 29, _trunc1_xb_schema, lambda d, r, s: _trunc_x_gen(d, r, s, True, True))
 
 
 __all__ = ["register", "trunc_corr_bits"]
