@@ -16,7 +16,7 @@ void dcf_gen_bcg(const GenArgs& a, const KeyLayout& lay, TileDigests& dig) {
   const int m = a.out_bits, vb = lay.value_bytes, n_lv = lay.levels;
   const uint64_t mm = mask_bits(m);
   const RootRng rng(a.seed16);
-  const bool fused = use_fused_walks();
+  const FusedWalks* fw = fused_walks();
   uint8_t* body0 = a.key0 + kKeyHeaderSize;
   uint8_t* body1 = a.key1 + kKeyHeaderSize;
   parallel_chunks(N, [&](uint64_t c0, uint64_t c1) {
@@ -29,11 +29,11 @@ void dcf_gen_bcg(const GenArgs& a, const KeyLayout& lay, TileDigests& dig) {
       for (int g = 0; g < n; ++g) {
         t0[g] = 0; t1[g] = 1; va[g] = 0;
       }
-      if (fused && n % kGenWalkKeys == 0) {
+      if (fw && n % kGenWalkKeys == 0) {
         uint64_t beta[kGroup];
         for (int g = 0; g < n; ++g) beta[g] = (a.beta_scalar ? a.beta[0] : a.beta[base + g]) & mm;
         for (int g = 0; g < n; g += kGenWalkKeys)
-          vaes_dcf_gen_walk(fixed_key(), a.bits, n_lv, m, a.alpha + base + g, beta + g, s0 + g, s1 + g, t0 + g,
+          fw->dcf_gen(fixed_key(), a.bits, n_lv, m, a.alpha + base + g, beta + g, s0 + g, s1 + g, t0 + g,
                             t1 + g, va + g, p0.cw + 16 * g, p1.cw + 16 * g, p0.cw_stride, p0.vcw + vb * g,
                             p1.vcw + vb * g, p0.vcw_stride, vb);
       } else {
@@ -124,7 +124,7 @@ void dcf_eval_bcg(const EvalArgs& a, const KeyView& v) {
   const int bits = v.h.bits, m = v.h.out_bits, vb = v.lay.value_bytes, n_lv = v.lay.levels;
   const uint64_t mm = mask_bits(m);
   const uint64_t party = static_cast<uint64_t>(a.party);
-  const bool fused = use_fused_walks();
+  const FusedWalks* fw = fused_walks();
   parallel_chunks(N, [&](uint64_t c0, uint64_t c1) {
     Block s[kGroup], in[2 * kGroup], out[2 * kGroup];
     uint64_t t[kGroup], acc[kGroup];
@@ -133,8 +133,8 @@ void dcf_eval_bcg(const EvalArgs& a, const KeyView& v) {
       const int n = static_cast<int>(std::min<uint64_t>(kGroup, c1 - base));
       const uint64_t* x = a.x + base;
       const KeyTilePtrs p = v.tile(base);
-      if (fused && n == kDcfWalkKeys && base + kDcfWalkKeys <= N) {
-        vaes_dcf_walk(fixed_key(), bits, n_lv, p.roots, p.cw, p.cw_stride, p.vcw, p.vcw_stride, vb, x, party, s, t, acc);
+      if (fw && n == kDcfWalkKeys && base + kDcfWalkKeys <= N) {
+        fw->dcf(fixed_key(), bits, n_lv, p.roots, p.cw, p.cw_stride, p.vcw, p.vcw_stride, vb, x, party, s, t, acc);
       } else {
         for (int g = 0; g < n; ++g) { s[g] = load_block(p.roots + 16 * g); t[g] = party; acc[g] = 0; }
         for (int i = 0; i < n_lv; ++i) {
@@ -172,7 +172,7 @@ void dcf_eval_onebit(const EvalArgs& a, const KeyView& v) {
   const uint64_t N = v.h.count;
   const int bits = v.h.bits, L = v.lay.levels, nu = v.lay.early_bits;
   const uint64_t party = static_cast<uint64_t>(a.party), lo_mask = (uint64_t(1) << nu) - 1;
-  const bool fused = use_fused_walks();
+  const FusedWalks* fw = fused_walks();
   parallel_chunks(N, [&](uint64_t c0, uint64_t c1) {
     Block s[kGroup], in[2 * kGroup], out[2 * kGroup];
     uint64_t t[kGroup], acc[kGroup];
@@ -180,8 +180,8 @@ void dcf_eval_onebit(const EvalArgs& a, const KeyView& v) {
       const int n = static_cast<int>(std::min<uint64_t>(kGroup, c1 - base));
       const uint64_t* x = a.x + base;
       const KeyTilePtrs p = v.tile(base);
-      if (fused && n == kDcfWalkKeys && base + kDcfWalkKeys <= N) {
-        vaes_dcf1_walk(fixed_key(), bits, L, p.roots, p.cw, p.cw_stride, x, party, s, t, acc);
+      if (fw && n == kDcfWalkKeys && base + kDcfWalkKeys <= N) {
+        fw->dcf1(fixed_key(), bits, L, p.roots, p.cw, p.cw_stride, x, party, s, t, acc);
       } else {
         for (int g = 0; g < n; ++g) { s[g] = load_block(p.roots + 16 * g); t[g] = party; acc[g] = 0; }
         for (int i = 0; i < L; ++i) {

@@ -12,9 +12,10 @@ namespace detail {
 
 void dpf_gen_tree(int bits, int levels, int n, const uint64_t* alpha, Block* s0, Block* s1,
                   uint64_t* t0, uint64_t* t1, uint8_t* cw0, uint8_t* cw1, uint64_t stride) {
-  if (use_fused_walks() && n % kGenWalkKeys == 0) {
+  const FusedWalks* fw = fused_walks();
+  if (fw && n % kGenWalkKeys == 0) {
     for (int g = 0; g < n; g += kGenWalkKeys)
-      vaes_dpf_gen_walk(fixed_key(), bits, levels, alpha + g, s0 + g, s1 + g, t0 + g, t1 + g, cw0 + 16 * g,
+      fw->dpf_gen(fixed_key(), bits, levels, alpha + g, s0 + g, s1 + g, t0 + g, t1 + g, cw0 + 16 * g,
                         cw1 + 16 * g, stride);
     return;
   }
@@ -111,7 +112,7 @@ void dpf_eval(const EvalArgs& a) {
   const int bits = v.h.bits, m = v.h.out_bits, w = slot_width(m), L = v.lay.levels, nu = v.lay.early_bits;
   const uint64_t mm = mask_bits(m), lo_mask = (uint64_t(1) << nu) - 1;
   const uint64_t party = static_cast<uint64_t>(a.party);
-  const bool fused = use_fused_walks();
+  const FusedWalks* fw = fused_walks();
   parallel_chunks(N, [&](uint64_t c0, uint64_t c1) {
     constexpr int kMax = kDpfWalkKeys > kGroup ? kDpfWalkKeys : kGroup;
     Block s[kMax], in[kMax], out[kMax];
@@ -120,9 +121,9 @@ void dpf_eval(const EvalArgs& a) {
       const uint64_t* x = a.x + base;
       const KeyTilePtrs p = v.tile(base);
       int n;
-      if (fused && base % kKeyTile == 0 && base + kDpfWalkKeys <= c1) {
+      if (fw && base % kKeyTile == 0 && base + kDpfWalkKeys <= c1) {
         n = kDpfWalkKeys;
-        vaes_dpf_walk(fixed_key(), bits, L, p.roots, p.cw, p.cw_stride, x, party, s, t);
+        fw->dpf(fixed_key(), bits, L, p.roots, p.cw, p.cw_stride, x, party, s, t);
       } else {
         n = static_cast<int>(std::min<uint64_t>(kGroup, c1 - base));
         for (int g = 0; g < n; ++g) { s[g] = load_block(p.roots + 16 * g); t[g] = party; }
