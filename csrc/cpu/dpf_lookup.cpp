@@ -12,6 +12,7 @@
 
 #include "dpf_internal.h"
 #include "fss_common.h"
+#include "lookup_expand_internal.h"
 
 namespace fss {
 
@@ -45,8 +46,24 @@ void expand_group(int party, const KeyView& v, uint64_t k0, int G, GroupScratch&
     const Block root = load_block(p[g].roots);
     cur[g * W] = Block{root.lo | static_cast<uint64_t>(party), root.hi};
   }
+#if defined(FSS_X86)
+  const bool vec = lookup_vector_steps();
+#else
+  const bool vec = false;
+#endif
   for (int i = 0; i < L; ++i) {
     const uint64_t width = uint64_t(1) << i;
+#if defined(FSS_X86)
+    if (vec) {
+      for (int g = 0; g < G; ++g) lookup_level_inputs_avx2(cur + g * W, width, in + 2 * g * width);
+      mmo(in, res, static_cast<size_t>(2 * width * static_cast<uint64_t>(G)));
+      for (int g = 0; g < G; ++g)
+        lookup_level_children_avx2(cur + g * W, res + 2 * g * width, width, load_block(p[g].cw + p[g].cw_stride * i),
+                                   nxt + g * W);
+      std::swap(cur, nxt);
+      continue;
+    }
+#endif
     for (int g = 0; g < G; ++g)
       for (uint64_t j = 0; j < width; ++j) {
         const Block sd = clear_low2(cur[g * W + j]);
@@ -67,12 +84,23 @@ void expand_group(int party, const KeyView& v, uint64_t k0, int G, GroupScratch&
     }
     std::swap(cur, nxt);
   }
+#if defined(FSS_X86)
+  if (vec) {
+    for (int g = 0; g < G; ++g) lookup_leaf_inputs_avx2(cur + g * W, W, in + g * W);
+  } else
+#endif
   for (int g = 0; g < G; ++g)
     for (uint64_t j = 0; j < W; ++j) in[g * W + j] = Block{(cur[g * W + j].lo & ~uint64_t(3)) ^ 2, cur[g * W + j].hi};
   mmo(in, res, static_cast<size_t>(W * static_cast<uint64_t>(G)));
   for (int g = 0; g < G; ++g) {
     const Block f = load_block(p[g].fcw);
     uint64_t* row = rows + static_cast<uint64_t>(g) * dom;
+#if defined(FSS_X86)
+    if (vec && w == 64 && per_leaf == 2) {
+      lookup_leaf_values64_avx2(cur + g * W, res + g * W, W, f, party, mm, row);
+      continue;
+    }
+#endif
     for (uint64_t j = 0; j < W; ++j) {
       const uint64_t tm = ct_mask(cur[g * W + j].lo & 1);
       for (uint64_t s = 0; s < per_leaf; ++s) {
