@@ -54,17 +54,20 @@ struct Ctx {
     for (int r = 0; r < 11; ++r)
       rk[r] = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(k.rk[r])));
   }
-  // out[j] = AES(in[j]) ^ in[j] for M registers (M a multiple of kBatch), kBatch at a time.
+  // out[j] = AES(in[j]) ^ in[j] for NB registers, rounds interleaved across registers.
+  template <int NB>
+  FSS_VAES256 void mmo_batch(const __m256i* in, __m256i* out) const {
+    __m256i y[NB];
+    for (int j = 0; j < NB; ++j) y[j] = _mm256_xor_si256(in[j], rk[0]);
+    for (int r = 1; r < 10; ++r)
+      for (int j = 0; j < NB; ++j) y[j] = _mm256_aesenc_epi128(y[j], rk[r]);
+    for (int j = 0; j < NB; ++j) out[j] = _mm256_xor_si256(_mm256_aesenclast_epi128(y[j], rk[10]), in[j]);
+  }
+  // The same for M registers, kBatch at a time.
   template <int M>
   FSS_VAES256 void mmo(const __m256i* in, __m256i* out) const {
-    static_assert(M % kBatch == 0, "whole batches");
-    for (int b = 0; b < M; b += kBatch) {
-      __m256i y[kBatch];
-      for (int j = 0; j < kBatch; ++j) y[j] = _mm256_xor_si256(in[b + j], rk[0]);
-      for (int r = 1; r < 10; ++r)
-        for (int j = 0; j < kBatch; ++j) y[j] = _mm256_aesenc_epi128(y[j], rk[r]);
-      for (int j = 0; j < kBatch; ++j) out[b + j] = _mm256_xor_si256(_mm256_aesenclast_epi128(y[j], rk[10]), in[b + j]);
-    }
+    for (int b = 0; b + kBatch <= M; b += kBatch) mmo_batch<kBatch>(in + b, out + b);
+    if constexpr (M % kBatch != 0) mmo_batch<M % kBatch>(in + M - M % kBatch, out + M - M % kBatch);
   }
 };
 
@@ -134,24 +137,30 @@ FSS_VAES256 void vaes256_dpf_gen_walk(const AesKey& k, int bits, int levels, con
   const Ctx c(k);
   GenState g(s0, s1, alpha);
   __m256i (&S0)[NY] = g.S0, (&S1)[NY] = g.S1, (&T0)[NY] = g.T0, (&T1)[NY] = g.T1, (&AL)[NY] = g.AL;
-  __m256i IN[4 * NY], O[4 * NY];
+  constexpr int G = 2;  // state registers per AES batch (4 blocks each)
   for (int i = 0; i < levels; ++i) {
     const __m128i sh = _mm_cvtsi32_si128(bits - 1 - i);
-    for (int j = 0; j < NY; ++j) {
-      IN[4 * j + 0] = S0[j];
-      IN[4 * j + 1] = _mm256_xor_si256(S0[j], c.one_lo);
-      IN[4 * j + 2] = S1[j];
-      IN[4 * j + 3] = _mm256_xor_si256(S1[j], c.one_lo);
-    }
-    c.mmo<4 * NY>(IN, O);
-    for (int j = 0; j < NY; ++j) {
-      const __m256i a = _mm256_and_si256(_mm256_srl_epi64(AL[j], sh), c.one_lo), am = lane_mask(a);
-      const TreeStep st =
-          tree_step(c, a, am, O[4 * j], O[4 * j + 1], O[4 * j + 2], O[4 * j + 3], &S0[j], &S1[j], T0[j], T1[j]);
-      store_cw(cw0 + cw_stride * i + 32 * j, st.cw);
-      store_cw(cw1 + cw_stride * i + 32 * j, st.cw);
-      T0[j] = st.t0;
-      T1[j] = st.t1;
+    // One batch of G registers (2G keys) at a time: its AES, then its tree step, while the
+    // next batch's AES (independent) runs.
+    for (int j0 = 0; j0 < NY; j0 += G) {
+      __m256i IN[4 * G], O[4 * G];
+      for (int j = 0; j < G; ++j) {
+        IN[4 * j + 0] = S0[j0 + j];
+        IN[4 * j + 1] = _mm256_xor_si256(S0[j0 + j], c.one_lo);
+        IN[4 * j + 2] = S1[j0 + j];
+        IN[4 * j + 3] = _mm256_xor_si256(S1[j0 + j], c.one_lo);
+      }
+      c.mmo<4 * G>(IN, O);
+      for (int j = 0; j < G; ++j) {
+        const int q = j0 + j;
+        const __m256i a = _mm256_and_si256(_mm256_srl_epi64(AL[q], sh), c.one_lo), am = lane_mask(a);
+        const TreeStep st =
+            tree_step(c, a, am, O[4 * j], O[4 * j + 1], O[4 * j + 2], O[4 * j + 3], &S0[q], &S1[q], T0[q], T1[q]);
+        store_cw(cw0 + cw_stride * i + 32 * q, st.cw);
+        store_cw(cw1 + cw_stride * i + 32 * q, st.cw);
+        T0[q] = st.t0;
+        T1[q] = st.t1;
+      }
     }
   }
   g.store(c, s0, s1, t0, t1);
@@ -165,43 +174,49 @@ FSS_VAES256 void vaes256_dcf_gen_walk(const AesKey& k, int bits, int levels, int
   const __m256i mm = _mm256_set1_epi64x(out_bits >= 64 ? -1ll : static_cast<long long>((uint64_t(1) << out_bits) - 1));
   GenState g(s0, s1, alpha);
   __m256i (&S0)[NY] = g.S0, (&S1)[NY] = g.S1, (&T0)[NY] = g.T0, (&T1)[NY] = g.T1, (&AL)[NY] = g.AL;
-  __m256i BE[NY], VA[NY], IN[6 * NY], O[6 * NY];
+  __m256i BE[NY], VA[NY];
   for (int j = 0; j < NY; ++j) {
     BE[j] = spread2(_mm_loadu_si128(reinterpret_cast<const __m128i*>(beta + 2 * j)));
     VA[j] = _mm256_setzero_si256();
   }
   const __m256i two_lo = _mm256_slli_epi64(c.one_lo, 1);
+  constexpr int G = NY;  // state registers per AES batch (6 blocks each)
   for (int i = 0; i < levels; ++i) {
     const __m128i sh = _mm_cvtsi32_si128(bits - 1 - i);
-    for (int j = 0; j < NY; ++j) {
-      IN[6 * j + 0] = S0[j];
-      IN[6 * j + 1] = _mm256_xor_si256(S0[j], c.one_lo);
-      IN[6 * j + 2] = _mm256_xor_si256(S0[j], two_lo);
-      IN[6 * j + 3] = S1[j];
-      IN[6 * j + 4] = _mm256_xor_si256(S1[j], c.one_lo);
-      IN[6 * j + 5] = _mm256_xor_si256(S1[j], two_lo);
-    }
-    c.mmo<6 * NY>(IN, O);
-    for (int j = 0; j < NY; ++j) {
-      const __m256i a = _mm256_and_si256(_mm256_srl_epi64(AL[j], sh), c.one_lo), am = lane_mask(a);
-      // Values: lo qword = v_L, hi qword (moved down) = v_R; lose = a ? L : R.
-      const __m256i v0 = O[6 * j + 2], v1 = O[6 * j + 5];
-      const __m256i v0h = _mm256_unpackhi_epi64(v0, v0), v1h = _mm256_unpackhi_epi64(v1, v1);
-      const __m256i v0_lose = sel(am, v0, v0h), v1_lose = sel(am, v1, v1h);
-      const __m256i v0_keep = sel(am, v0h, v0), v1_keep = sel(am, v1h, v1);
-      // sg = (-1)^t1: T1 is the lane mask of t1, so sg * x is cneg(x, T1).
-      __m256i vcw = cneg(_mm256_sub_epi64(_mm256_sub_epi64(v1_lose, v0_lose), VA[j]), T1[j]);
-      vcw = _mm256_add_epi64(vcw, _mm256_and_si256(cneg(BE[j], T1[j]), am));
-      vcw = _mm256_and_si256(vcw, mm);
-      VA[j] = _mm256_add_epi64(_mm256_sub_epi64(VA[j], v1_keep), _mm256_add_epi64(v0_keep, cneg(vcw, T1[j])));
-      const TreeStep st =
-          tree_step(c, a, am, O[6 * j], O[6 * j + 1], O[6 * j + 3], O[6 * j + 4], &S0[j], &S1[j], T0[j], T1[j]);
-      store_cw(cw0 + cw_stride * i + 32 * j, st.cw);
-      store_cw(cw1 + cw_stride * i + 32 * j, st.cw);
-      store_values(vcw0 + vcw_stride * i + 2 * vb * j, vcw, vb);
-      store_values(vcw1 + vcw_stride * i + 2 * vb * j, vcw, vb);
-      T0[j] = st.t0;
-      T1[j] = st.t1;
+    for (int j0 = 0; j0 < NY; j0 += G) {
+      __m256i IN[6 * G], O[6 * G];
+      for (int j = 0; j < G; ++j) {
+        const int q = j0 + j;
+        IN[6 * j + 0] = S0[q];
+        IN[6 * j + 1] = _mm256_xor_si256(S0[q], c.one_lo);
+        IN[6 * j + 2] = _mm256_xor_si256(S0[q], two_lo);
+        IN[6 * j + 3] = S1[q];
+        IN[6 * j + 4] = _mm256_xor_si256(S1[q], c.one_lo);
+        IN[6 * j + 5] = _mm256_xor_si256(S1[q], two_lo);
+      }
+      c.mmo<6 * G>(IN, O);
+      for (int j = 0; j < G; ++j) {
+        const int q = j0 + j;
+        const __m256i a = _mm256_and_si256(_mm256_srl_epi64(AL[q], sh), c.one_lo), am = lane_mask(a);
+        // Values: lo qword = v_L, hi qword (moved down) = v_R; lose = a ? L : R.
+        const __m256i v0 = O[6 * j + 2], v1 = O[6 * j + 5];
+        const __m256i v0h = _mm256_unpackhi_epi64(v0, v0), v1h = _mm256_unpackhi_epi64(v1, v1);
+        const __m256i v0_lose = sel(am, v0, v0h), v1_lose = sel(am, v1, v1h);
+        const __m256i v0_keep = sel(am, v0h, v0), v1_keep = sel(am, v1h, v1);
+        // sg = (-1)^t1: T1 is the lane mask of t1, so sg * x is cneg(x, T1).
+        __m256i vcw = cneg(_mm256_sub_epi64(_mm256_sub_epi64(v1_lose, v0_lose), VA[q]), T1[q]);
+        vcw = _mm256_add_epi64(vcw, _mm256_and_si256(cneg(BE[q], T1[q]), am));
+        vcw = _mm256_and_si256(vcw, mm);
+        VA[q] = _mm256_add_epi64(_mm256_sub_epi64(VA[q], v1_keep), _mm256_add_epi64(v0_keep, cneg(vcw, T1[q])));
+        const TreeStep st =
+            tree_step(c, a, am, O[6 * j], O[6 * j + 1], O[6 * j + 3], O[6 * j + 4], &S0[q], &S1[q], T0[q], T1[q]);
+        store_cw(cw0 + cw_stride * i + 32 * q, st.cw);
+        store_cw(cw1 + cw_stride * i + 32 * q, st.cw);
+        store_values(vcw0 + vcw_stride * i + 2 * vb * q, vcw, vb);
+        store_values(vcw1 + vcw_stride * i + 2 * vb * q, vcw, vb);
+        T0[q] = st.t0;
+        T1[q] = st.t1;
+      }
     }
   }
   g.store(c, s0, s1, t0, t1);

@@ -24,8 +24,6 @@ namespace fss {
 namespace detail {
 namespace {
 
-constexpr int kBatch = 8;  // ymm registers encrypted together (16 blocks in flight)
-
 struct Consts {
   __m256i one_lo, two_lo, clear2, zero;
   FSS_VAES256 Consts()
@@ -35,25 +33,27 @@ struct Consts {
         zero(_mm256_setzero_si256()) {}
 };
 
+// The round keys broadcast to both lanes. A block starts as in ^ rk[0] and ends as
+// aesenclast(y, rk[10] ^ in), which is AES(in) ^ in (the last round ends with the key XOR):
+// the MMO feed-forward costs no extra instruction. first1/last1 and first2/last2 fold the
+// tweaks 1 and 2 (low qword) into the first and last keys.
 struct RoundKeys {
-  __m256i rk[11];
-  FSS_VAES256 explicit RoundKeys(const AesKey& k) {
+  __m256i rk[11], first1, last1, first2, last2;
+  FSS_VAES256 RoundKeys(const AesKey& k, const Consts& c) {
     for (int r = 0; r < 11; ++r)
       rk[r] = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(k.rk[r])));
+    first1 = _mm256_xor_si256(rk[0], c.one_lo);
+    last1 = _mm256_xor_si256(rk[10], c.one_lo);
+    first2 = _mm256_xor_si256(rk[0], c.two_lo);
+    last2 = _mm256_xor_si256(rk[10], c.two_lo);
   }
 };
 
-// out[j] = AES(in[j]) ^ in[j] for N registers (N a multiple of kBatch), kBatch at a time.
-template <int N>
-FSS_VAES256 inline void mmo_regs(const RoundKeys& K, const __m256i* in, __m256i* out) {
-  static_assert(N % kBatch == 0, "whole batches");
-  for (int b = 0; b < N; b += kBatch) {
-    __m256i y[kBatch];
-    for (int j = 0; j < kBatch; ++j) y[j] = _mm256_xor_si256(in[b + j], K.rk[0]);
-    for (int r = 1; r < 10; ++r)
-      for (int j = 0; j < kBatch; ++j) y[j] = _mm256_aesenc_epi128(y[j], K.rk[r]);
-    for (int j = 0; j < kBatch; ++j) out[b + j] = _mm256_xor_si256(_mm256_aesenclast_epi128(y[j], K.rk[10]), in[b + j]);
-  }
+// AES rounds 1..9 on NB registers in place, rounds interleaved across registers.
+template <int NB>
+FSS_VAES256 inline void aes_middle(const RoundKeys& K, __m256i* y) {
+  for (int r = 1; r < 10; ++r)
+    for (int j = 0; j < NB; ++j) y[j] = _mm256_aesenc_epi128(y[j], K.rk[r]);
 }
 
 // Control bit (low qword, 0/1) to a full-lane mask.
@@ -123,29 +123,48 @@ FSS_VAES256 inline void prefetch_level(const uint8_t* p, size_t bytes) {
 
 }  // namespace
 
+// Each walk runs its group as two halves of 8 AES registers in a software pipeline: the
+// correction of one half is issued between the AES rounds of the other half, so the vector
+// ALUs work while the AES units are busy.
+
 FSS_VAES256 void vaes256_dpf_walk(const AesKey& k, int bits, int levels, const uint8_t* roots, const uint8_t* cw,
                                   size_t cw_stride, const uint64_t* x, uint64_t party, Block* s_out,
                                   uint64_t* t_out) {
-  constexpr int NY = kDpfWalkKeys / 2;
+  constexpr int NY = kDpfWalkKeys / 2, H = NY / 2;  // two halves of H registers (16 keys each)
   const Consts c;
-  const RoundKeys K(k);
-  __m256i S[NY], X[NY], T[NY], D[NY], IN[NY], O[NY];
+  const RoundKeys K(k, c);
+  __m256i S[NY], X[NY], T[NY], D[NY], O[NY];
   load_start<NY>(roots, x, party, c, S, X, T);
-  for (int i = 0; i < levels; ++i) {
+  // O = MMO of the half's children on x's side at level i (D: x's bit).
+  auto expand = [&](int h, int i) FSS_VAES256 {
     const __m128i sh = _mm_cvtsi32_si128(bits - 1 - i);
-    for (int j = 0; j < NY; ++j) {
-      D[j] = _mm256_and_si256(_mm256_srl_epi64(X[j], sh), c.one_lo);
-      IN[j] = _mm256_xor_si256(S[j], D[j]);
+    __m256i y[H], in[H];
+    for (int j = 0; j < H; ++j) {
+      const int q = h * H + j;
+      D[q] = _mm256_and_si256(_mm256_srl_epi64(X[q], sh), c.one_lo);
+      in[j] = _mm256_xor_si256(S[q], D[q]);
+      y[j] = _mm256_xor_si256(in[j], K.rk[0]);
     }
-    if (i + kAhead < levels) prefetch_level(cw + cw_stride * static_cast<size_t>(i + kAhead), 32 * NY);
-    mmo_regs<NY>(K, IN, O);
+    aes_middle<H>(K, y);
+    for (int j = 0; j < H; ++j) O[h * H + j] = _mm256_aesenclast_epi128(y[j], _mm256_xor_si256(K.rk[10], in[j]));
+  };
+  // The correction of the half's children by level i's CWs: new seeds and control bits.
+  auto correct_half = [&](int h, int i) FSS_VAES256 {
     const uint8_t* cwi = cw + cw_stride * static_cast<size_t>(i);
-    for (int j = 0; j < NY; ++j) {
-      const __m256i C = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cwi + 32 * j));
-      const __m256i tn = correct(O[j], C, D[j], T[j], c, &S[j]);
-      T[j] = lane_mask(tn, c);
+    for (int j = 0; j < H; ++j) {
+      const int q = h * H + j;
+      const __m256i C = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cwi + 32 * q));
+      T[q] = lane_mask(correct(O[q], C, D[q], T[q], c, &S[q]), c);
     }
+  };
+  for (int i = 0; i < levels; ++i) {
+    if (i + kAhead < levels) prefetch_level(cw + cw_stride * static_cast<size_t>(i + kAhead), 32 * NY);
+    expand(0, i);
+    if (i > 0) correct_half(1, i - 1);
+    expand(1, i);
+    correct_half(0, i);
   }
+  if (levels > 0) correct_half(1, levels - 1);
   store_end<NY>(S, T, c, s_out, t_out);
 }
 
@@ -153,37 +172,54 @@ FSS_VAES256 void vaes256_dcf_walk(const AesKey& k, int bits, int levels, const u
                                   size_t cw_stride, const uint8_t* vcw, size_t vcw_stride, int vb,
                                   const uint64_t* x, uint64_t party, Block* s_out, uint64_t* t_out,
                                   uint64_t* acc_out) {
-  constexpr int NY = kDcfWalkKeys / 2;
+  constexpr int NY = kDcfWalkKeys / 2, H = NY / 2;  // two halves of H registers (8 keys each)
   const Consts c;
-  const RoundKeys K(k);
-  __m256i S[NY], X[NY], T[NY], D[NY], A[NY], IN[2 * NY], O[2 * NY];
+  const RoundKeys K(k, c);
+  __m256i S[NY], X[NY], T[NY], D[NY], A[NY], O[NY], V[NY];
   load_start<NY>(roots, x, party, c, S, X, T);
   for (int j = 0; j < NY; ++j) A[j] = c.zero;
-  for (int i = 0; i < levels; ++i) {
+  // O = MMO of the child on x's side, V = MMO of the value block (tweak 2).
+  auto expand = [&](int h, int i) FSS_VAES256 {
     const __m128i sh = _mm_cvtsi32_si128(bits - 1 - i);
-    for (int j = 0; j < NY; ++j) {
-      D[j] = _mm256_and_si256(_mm256_srl_epi64(X[j], sh), c.one_lo);
-      IN[j] = _mm256_xor_si256(S[j], D[j]);
-      IN[NY + j] = _mm256_xor_si256(S[j], c.two_lo);
+    __m256i y[2 * H], in[H];
+    for (int j = 0; j < H; ++j) {
+      const int q = h * H + j;
+      D[q] = _mm256_and_si256(_mm256_srl_epi64(X[q], sh), c.one_lo);
+      in[j] = _mm256_xor_si256(S[q], D[q]);
+      y[2 * j] = _mm256_xor_si256(in[j], K.rk[0]);
+      y[2 * j + 1] = _mm256_xor_si256(S[q], K.first2);
     }
+    aes_middle<2 * H>(K, y);
+    for (int j = 0; j < H; ++j) {
+      const int q = h * H + j;
+      O[q] = _mm256_aesenclast_epi128(y[2 * j], _mm256_xor_si256(K.rk[10], in[j]));
+      V[q] = _mm256_aesenclast_epi128(y[2 * j + 1], _mm256_xor_si256(K.last2, S[q]));
+    }
+  };
+  auto correct_half = [&](int h, int i) FSS_VAES256 {
+    const uint8_t* cwi = cw + cw_stride * static_cast<size_t>(i);
+    const uint8_t* vci = vcw + vcw_stride * static_cast<size_t>(i);
+    for (int j = 0; j < H; ++j) {
+      const int q = h * H + j;
+      const __m256i C = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cwi + 32 * q));
+      // x_i = 1: the high qword of the value block (moved down), else the low one.
+      const __m256i pick = _mm256_blendv_epi8(V[q], _mm256_unpackhi_epi64(V[q], V[q]), lane_mask(D[q], c));
+      const __m256i vc = load_values(vci + 2 * vb * q, vb);
+      A[q] = _mm256_add_epi64(A[q], _mm256_add_epi64(pick, _mm256_and_si256(vc, T[q])));
+      T[q] = lane_mask(correct(O[q], C, D[q], T[q], c, &S[q]), c);
+    }
+  };
+  for (int i = 0; i < levels; ++i) {
     if (i + kAhead < levels) {
       prefetch_level(cw + cw_stride * static_cast<size_t>(i + kAhead), 32 * NY);
       prefetch_level(vcw + vcw_stride * static_cast<size_t>(i + kAhead), static_cast<size_t>(2 * vb * NY));
     }
-    mmo_regs<2 * NY>(K, IN, O);
-    const uint8_t* cwi = cw + cw_stride * static_cast<size_t>(i);
-    const uint8_t* vci = vcw + vcw_stride * static_cast<size_t>(i);
-    for (int j = 0; j < NY; ++j) {
-      const __m256i C = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cwi + 32 * j));
-      const __m256i V = O[NY + j];
-      // x_i = 1: the high qword of the value block (moved down), else the low one.
-      const __m256i pick = _mm256_blendv_epi8(V, _mm256_unpackhi_epi64(V, V), lane_mask(D[j], c));
-      const __m256i vc = load_values(vci + 2 * vb * j, vb);
-      A[j] = _mm256_add_epi64(A[j], _mm256_add_epi64(pick, _mm256_and_si256(vc, T[j])));
-      const __m256i tn = correct(O[j], C, D[j], T[j], c, &S[j]);
-      T[j] = lane_mask(tn, c);
-    }
+    expand(0, i);
+    if (i > 0) correct_half(1, i - 1);
+    expand(1, i);
+    correct_half(0, i);
   }
+  if (levels > 0) correct_half(1, levels - 1);
   store_end<NY>(S, T, c, s_out, t_out);
   store_acc<NY>(A, acc_out);
 }
@@ -191,33 +227,49 @@ FSS_VAES256 void vaes256_dcf_walk(const AesKey& k, int bits, int levels, const u
 FSS_VAES256 void vaes256_dcf1_walk(const AesKey& k, int bits, int levels, const uint8_t* roots, const uint8_t* cw,
                                    size_t cw_stride, const uint64_t* x, uint64_t party, Block* s_out,
                                    uint64_t* t_out, uint64_t* acc_out) {
-  constexpr int NY = kDcfWalkKeys / 2;
+  constexpr int NY = kDcfWalkKeys / 2, H = NY / 2;  // two halves of H registers (8 keys each)
   const Consts c;
-  const RoundKeys K(k);
-  __m256i S[NY], X[NY], T[NY], D[NY], A[NY], IN[2 * NY], O[2 * NY];
+  const RoundKeys K(k, c);
+  __m256i S[NY], X[NY], T[NY], A[NY], OL[NY], OR[NY];
   load_start<NY>(roots, x, party, c, S, X, T);
   for (int j = 0; j < NY; ++j) A[j] = c.zero;
-  for (int i = 0; i < levels; ++i) {
+  // OL, OR = MMO of both children (tweaks 0 and 1).
+  auto expand = [&](int h) FSS_VAES256 {
+    __m256i y[2 * H];
+    for (int j = 0; j < H; ++j) {
+      y[2 * j] = _mm256_xor_si256(S[h * H + j], K.rk[0]);
+      y[2 * j + 1] = _mm256_xor_si256(S[h * H + j], K.first1);
+    }
+    aes_middle<2 * H>(K, y);
+    for (int j = 0; j < H; ++j) {
+      const int q = h * H + j;
+      OL[q] = _mm256_aesenclast_epi128(y[2 * j], _mm256_xor_si256(K.rk[10], S[q]));
+      OR[q] = _mm256_aesenclast_epi128(y[2 * j + 1], _mm256_xor_si256(K.last1, S[q]));
+    }
+  };
+  auto correct_half = [&](int h, int i) FSS_VAES256 {
     const __m128i sh = _mm_cvtsi32_si128(bits - 1 - i);
-    for (int j = 0; j < NY; ++j) {
-      D[j] = _mm256_and_si256(_mm256_srl_epi64(X[j], sh), c.one_lo);
-      IN[j] = S[j];
-      IN[NY + j] = _mm256_xor_si256(S[j], c.one_lo);
-    }
-    if (i + kAhead < levels) prefetch_level(cw + cw_stride * static_cast<size_t>(i + kAhead), 32 * NY);
-    mmo_regs<2 * NY>(K, IN, O);
     const uint8_t* cwi = cw + cw_stride * static_cast<size_t>(i);
-    for (int j = 0; j < NY; ++j) {
-      const __m256i C = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cwi + 32 * j));
+    for (int j = 0; j < H; ++j) {
+      const int q = h * H + j;
+      const __m256i d = _mm256_and_si256(_mm256_srl_epi64(X[q], sh), c.one_lo);
+      const __m256i C = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cwi + 32 * q));
       // Right sibling's control bit, counted where x_i = 0.
-      const __m256i t_right = _mm256_and_si256(
-          _mm256_xor_si256(O[NY + j], _mm256_and_si256(_mm256_srli_epi64(C, 1), T[j])), c.one_lo);
-      A[j] = _mm256_xor_si256(A[j], _mm256_andnot_si256(D[j], t_right));
-      const __m256i Od = _mm256_blendv_epi8(O[j], O[NY + j], lane_mask(D[j], c));
-      const __m256i tn = correct(Od, C, D[j], T[j], c, &S[j]);
-      T[j] = lane_mask(tn, c);
+      const __m256i t_right =
+          _mm256_and_si256(_mm256_xor_si256(OR[q], _mm256_and_si256(_mm256_srli_epi64(C, 1), T[q])), c.one_lo);
+      A[q] = _mm256_xor_si256(A[q], _mm256_andnot_si256(d, t_right));
+      const __m256i Od = _mm256_blendv_epi8(OL[q], OR[q], lane_mask(d, c));
+      T[q] = lane_mask(correct(Od, C, d, T[q], c, &S[q]), c);
     }
+  };
+  for (int i = 0; i < levels; ++i) {
+    if (i + kAhead < levels) prefetch_level(cw + cw_stride * static_cast<size_t>(i + kAhead), 32 * NY);
+    expand(0);
+    if (i > 0) correct_half(1, i - 1);
+    expand(1);
+    correct_half(0, i);
   }
+  if (levels > 0) correct_half(1, levels - 1);
   store_end<NY>(S, T, c, s_out, t_out);
   store_acc<NY>(A, acc_out);
 }
