@@ -26,14 +26,14 @@ namespace detail {
 namespace {
 
 constexpr int NY = kGenWalkKeys / 2;  // ymm registers per group (2 keys each)
-constexpr int kBatch = 8;             // ymm registers encrypted together (16 blocks in flight)
 
 FSS_VAES256 inline __m256i sel(__m256i m, __m256i if_set, __m256i if_clear) {
   return _mm256_blendv_epi8(if_clear, if_set, m);  // m: whole-lane masks of ones or zeros
 }
-FSS_VAES256 inline __m256i lane_mask(__m256i bit) {  // low-qword 0/1 -> whole 128-bit lane of ones/zeros
-  const __m256i m = _mm256_sub_epi64(_mm256_setzero_si256(), bit);
-  return _mm256_unpacklo_epi64(m, m);
+// Bit 0 of each lane -> whole 128-bit lane of ones/zeros (other bits ignored): the bit to
+// the sign of dword 0, spread over the dword, then dword 0 copied over the lane.
+FSS_VAES256 inline __m256i bit0_mask(__m256i v) {
+  return _mm256_shuffle_epi32(_mm256_srai_epi32(_mm256_slli_epi32(v, 31), 31), 0);
 }
 // (-1)^t * x mod 2^64 per qword, with m = 0 (t = 0) or all ones (t = 1).
 FSS_VAES256 inline __m256i cneg(__m256i x, __m256i m) { return _mm256_sub_epi64(_mm256_xor_si256(x, m), m); }
@@ -46,28 +46,28 @@ FSS_VAES256 inline __m128i gather2(__m256i v) {
   return _mm256_castsi256_si128(_mm256_permute4x64_epi64(v, _MM_SHUFFLE(3, 1, 2, 0)));
 }
 
+// Round keys broadcast to both lanes, and constants. A block starts as in ^ rk[0] and ends as
+// aesenclast(y, rk[10] ^ in), which is AES(in) ^ in (the last round ends with the key XOR),
+// so the MMO feed-forward costs no extra instruction; first1/last1 and first2/last2 fold the
+// tweaks 1 and 2 (low qword) into the first and last keys.
 struct Ctx {
-  __m256i rk[11];
+  __m256i rk[11], first1, last1, first2, last2;
   __m256i one_lo, clear2;
   FSS_VAES256 explicit Ctx(const AesKey& k)
       : one_lo(_mm256_set_epi64x(0, 1, 0, 1)), clear2(_mm256_set_epi64x(-1, ~3ll, -1, ~3ll)) {
     for (int r = 0; r < 11; ++r)
       rk[r] = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(k.rk[r])));
+    const __m256i two_lo = _mm256_slli_epi64(one_lo, 1);
+    first1 = _mm256_xor_si256(rk[0], one_lo);
+    last1 = _mm256_xor_si256(rk[10], one_lo);
+    first2 = _mm256_xor_si256(rk[0], two_lo);
+    last2 = _mm256_xor_si256(rk[10], two_lo);
   }
-  // out[j] = AES(in[j]) ^ in[j] for NB registers, rounds interleaved across registers.
+  // AES rounds 1..9 on NB registers in place, rounds interleaved across registers.
   template <int NB>
-  FSS_VAES256 void mmo_batch(const __m256i* in, __m256i* out) const {
-    __m256i y[NB];
-    for (int j = 0; j < NB; ++j) y[j] = _mm256_xor_si256(in[j], rk[0]);
+  FSS_VAES256 void middle(__m256i* y) const {
     for (int r = 1; r < 10; ++r)
       for (int j = 0; j < NB; ++j) y[j] = _mm256_aesenc_epi128(y[j], rk[r]);
-    for (int j = 0; j < NB; ++j) out[j] = _mm256_xor_si256(_mm256_aesenclast_epi128(y[j], rk[10]), in[j]);
-  }
-  // The same for M registers, kBatch at a time.
-  template <int M>
-  FSS_VAES256 void mmo(const __m256i* in, __m256i* out) const {
-    for (int b = 0; b + kBatch <= M; b += kBatch) mmo_batch<kBatch>(in + b, out + b);
-    if constexpr (M % kBatch != 0) mmo_batch<M % kBatch>(in + M - M % kBatch, out + M - M % kBatch);
   }
 };
 
@@ -78,18 +78,20 @@ struct TreeStep {
 };
 FSS_VAES256 inline TreeStep tree_step(const Ctx& c, __m256i a, __m256i am, __m256i o00, __m256i o01, __m256i o10,
                                       __m256i o11, __m256i* s0, __m256i* s1, __m256i t0m, __m256i t1m) {
-  const __m256i scw = _mm256_and_si256(_mm256_xor_si256(sel(am, o00, o01), sel(am, o10, o11)), c.clear2);
-  const __m256i tcw0 =
-      _mm256_and_si256(_mm256_xor_si256(_mm256_xor_si256(o00, o10), _mm256_xor_si256(a, c.one_lo)), c.one_lo);
-  const __m256i tcw1 = _mm256_and_si256(_mm256_xor_si256(_mm256_xor_si256(o01, o11), a), c.one_lo);
+  // x_d = o0d ^ o1d: the parties' children XORed; sCW is the lose side's, tCW_d its low bit
+  // (tCW_0 also ^ a ^ 1, tCW_1 ^ a).
+  const __m256i x0 = _mm256_xor_si256(o00, o10), x1 = _mm256_xor_si256(o01, o11);
+  const __m256i scw = _mm256_and_si256(sel(am, x0, x1), c.clear2);
+  const __m256i tcw0 = _mm256_and_si256(_mm256_xor_si256(x0, _mm256_xor_si256(a, c.one_lo)), c.one_lo);
+  const __m256i tcw1 = _mm256_and_si256(_mm256_xor_si256(x1, a), c.one_lo);
   TreeStep r;
   r.cw = _mm256_or_si256(scw, _mm256_or_si256(tcw0, _mm256_slli_epi64(tcw1, 1)));
   const __m256i tcw_keep = sel(am, tcw1, tcw0);
   const __m256i k0 = sel(am, o01, o00), k1 = sel(am, o11, o10);
   *s0 = _mm256_xor_si256(_mm256_and_si256(k0, c.clear2), _mm256_and_si256(scw, t0m));
   *s1 = _mm256_xor_si256(_mm256_and_si256(k1, c.clear2), _mm256_and_si256(scw, t1m));
-  r.t0 = lane_mask(_mm256_and_si256(_mm256_xor_si256(k0, _mm256_and_si256(t0m, tcw_keep)), c.one_lo));
-  r.t1 = lane_mask(_mm256_and_si256(_mm256_xor_si256(k1, _mm256_and_si256(t1m, tcw_keep)), c.one_lo));
+  r.t0 = bit0_mask(_mm256_xor_si256(k0, _mm256_and_si256(t0m, tcw_keep)));
+  r.t1 = bit0_mask(_mm256_xor_si256(k1, _mm256_and_si256(t1m, tcw_keep)));
   return r;
 }
 
@@ -131,38 +133,56 @@ struct GenState {
 
 }  // namespace
 
+// Each walk runs its group as two halves (4 keys each) in a software pipeline: the tree step
+// of one half is issued between the AES rounds of the other half, so the vector ALUs work
+// while the AES units are busy.
+
 FSS_VAES256 void vaes256_dpf_gen_walk(const AesKey& k, int bits, int levels, const uint64_t* alpha, Block* s0,
                                       Block* s1, uint64_t* t0, uint64_t* t1, uint8_t* cw0, uint8_t* cw1,
                                       size_t cw_stride) {
+  constexpr int H = NY / 2;  // state registers per half (4 AES registers each)
   const Ctx c(k);
   GenState g(s0, s1, alpha);
   __m256i (&S0)[NY] = g.S0, (&S1)[NY] = g.S1, (&T0)[NY] = g.T0, (&T1)[NY] = g.T1, (&AL)[NY] = g.AL;
-  constexpr int G = 2;  // state registers per AES batch (4 blocks each)
-  for (int i = 0; i < levels; ++i) {
-    const __m128i sh = _mm_cvtsi32_si128(bits - 1 - i);
-    // One batch of G registers (2G keys) at a time: its AES, then its tree step, while the
-    // next batch's AES (independent) runs.
-    for (int j0 = 0; j0 < NY; j0 += G) {
-      __m256i IN[4 * G], O[4 * G];
-      for (int j = 0; j < G; ++j) {
-        IN[4 * j + 0] = S0[j0 + j];
-        IN[4 * j + 1] = _mm256_xor_si256(S0[j0 + j], c.one_lo);
-        IN[4 * j + 2] = S1[j0 + j];
-        IN[4 * j + 3] = _mm256_xor_si256(S1[j0 + j], c.one_lo);
-      }
-      c.mmo<4 * G>(IN, O);
-      for (int j = 0; j < G; ++j) {
-        const int q = j0 + j;
-        const __m256i a = _mm256_and_si256(_mm256_srl_epi64(AL[q], sh), c.one_lo), am = lane_mask(a);
-        const TreeStep st =
-            tree_step(c, a, am, O[4 * j], O[4 * j + 1], O[4 * j + 2], O[4 * j + 3], &S0[q], &S1[q], T0[q], T1[q]);
-        store_cw(cw0 + cw_stride * i + 32 * q, st.cw);
-        store_cw(cw1 + cw_stride * i + 32 * q, st.cw);
-        T0[q] = st.t0;
-        T1[q] = st.t1;
-      }
+  __m256i O[4 * NY];  // per key register: both parties' children o00, o01, o10, o11
+  auto expand = [&](int h) FSS_VAES256 {
+    __m256i y[4 * H];
+    for (int j = 0; j < H; ++j) {
+      const int q = h * H + j;
+      y[4 * j + 0] = _mm256_xor_si256(S0[q], c.rk[0]);
+      y[4 * j + 1] = _mm256_xor_si256(S0[q], c.first1);
+      y[4 * j + 2] = _mm256_xor_si256(S1[q], c.rk[0]);
+      y[4 * j + 3] = _mm256_xor_si256(S1[q], c.first1);
     }
+    c.middle<4 * H>(y);
+    for (int j = 0; j < H; ++j) {
+      const int q = h * H + j;
+      O[4 * q + 0] = _mm256_aesenclast_epi128(y[4 * j + 0], _mm256_xor_si256(c.rk[10], S0[q]));
+      O[4 * q + 1] = _mm256_aesenclast_epi128(y[4 * j + 1], _mm256_xor_si256(c.last1, S0[q]));
+      O[4 * q + 2] = _mm256_aesenclast_epi128(y[4 * j + 2], _mm256_xor_si256(c.rk[10], S1[q]));
+      O[4 * q + 3] = _mm256_aesenclast_epi128(y[4 * j + 3], _mm256_xor_si256(c.last1, S1[q]));
+    }
+  };
+  auto step = [&](int h, int i) FSS_VAES256 {
+    const __m128i sh = _mm_cvtsi32_si128(bits - 1 - i);
+    for (int j = 0; j < H; ++j) {
+      const int q = h * H + j;
+      const __m256i a = _mm256_and_si256(_mm256_srl_epi64(AL[q], sh), c.one_lo), am = bit0_mask(a);
+      const TreeStep st =
+          tree_step(c, a, am, O[4 * q], O[4 * q + 1], O[4 * q + 2], O[4 * q + 3], &S0[q], &S1[q], T0[q], T1[q]);
+      store_cw(cw0 + cw_stride * i + 32 * q, st.cw);
+      store_cw(cw1 + cw_stride * i + 32 * q, st.cw);
+      T0[q] = st.t0;
+      T1[q] = st.t1;
+    }
+  };
+  for (int i = 0; i < levels; ++i) {
+    expand(0);
+    if (i > 0) step(1, i - 1);
+    expand(1);
+    step(0, i);
   }
+  if (levels > 0) step(1, levels - 1);
   g.store(c, s0, s1, t0, t1);
 }
 
@@ -179,46 +199,62 @@ FSS_VAES256 void vaes256_dcf_gen_walk(const AesKey& k, int bits, int levels, int
     BE[j] = spread2(_mm_loadu_si128(reinterpret_cast<const __m128i*>(beta + 2 * j)));
     VA[j] = _mm256_setzero_si256();
   }
-  const __m256i two_lo = _mm256_slli_epi64(c.one_lo, 1);
-  constexpr int G = NY;  // state registers per AES batch (6 blocks each)
-  for (int i = 0; i < levels; ++i) {
-    const __m128i sh = _mm_cvtsi32_si128(bits - 1 - i);
-    for (int j0 = 0; j0 < NY; j0 += G) {
-      __m256i IN[6 * G], O[6 * G];
-      for (int j = 0; j < G; ++j) {
-        const int q = j0 + j;
-        IN[6 * j + 0] = S0[q];
-        IN[6 * j + 1] = _mm256_xor_si256(S0[q], c.one_lo);
-        IN[6 * j + 2] = _mm256_xor_si256(S0[q], two_lo);
-        IN[6 * j + 3] = S1[q];
-        IN[6 * j + 4] = _mm256_xor_si256(S1[q], c.one_lo);
-        IN[6 * j + 5] = _mm256_xor_si256(S1[q], two_lo);
-      }
-      c.mmo<6 * G>(IN, O);
-      for (int j = 0; j < G; ++j) {
-        const int q = j0 + j;
-        const __m256i a = _mm256_and_si256(_mm256_srl_epi64(AL[q], sh), c.one_lo), am = lane_mask(a);
-        // Values: lo qword = v_L, hi qword (moved down) = v_R; lose = a ? L : R.
-        const __m256i v0 = O[6 * j + 2], v1 = O[6 * j + 5];
-        const __m256i v0h = _mm256_unpackhi_epi64(v0, v0), v1h = _mm256_unpackhi_epi64(v1, v1);
-        const __m256i v0_lose = sel(am, v0, v0h), v1_lose = sel(am, v1, v1h);
-        const __m256i v0_keep = sel(am, v0h, v0), v1_keep = sel(am, v1h, v1);
-        // sg = (-1)^t1: T1 is the lane mask of t1, so sg * x is cneg(x, T1).
-        __m256i vcw = cneg(_mm256_sub_epi64(_mm256_sub_epi64(v1_lose, v0_lose), VA[q]), T1[q]);
-        vcw = _mm256_add_epi64(vcw, _mm256_and_si256(cneg(BE[q], T1[q]), am));
-        vcw = _mm256_and_si256(vcw, mm);
-        VA[q] = _mm256_add_epi64(_mm256_sub_epi64(VA[q], v1_keep), _mm256_add_epi64(v0_keep, cneg(vcw, T1[q])));
-        const TreeStep st =
-            tree_step(c, a, am, O[6 * j], O[6 * j + 1], O[6 * j + 3], O[6 * j + 4], &S0[q], &S1[q], T0[q], T1[q]);
-        store_cw(cw0 + cw_stride * i + 32 * q, st.cw);
-        store_cw(cw1 + cw_stride * i + 32 * q, st.cw);
-        store_values(vcw0 + vcw_stride * i + 2 * vb * q, vcw, vb);
-        store_values(vcw1 + vcw_stride * i + 2 * vb * q, vcw, vb);
-        T0[q] = st.t0;
-        T1[q] = st.t1;
-      }
+  constexpr int H = NY / 2;  // state registers per half (6 AES registers each)
+  __m256i O[6 * NY];  // per key register: o00, o01, v0 (party 0), o10, o11, v1 (party 1)
+  auto expand = [&](int h) FSS_VAES256 {
+    __m256i y[6 * H];
+    for (int j = 0; j < H; ++j) {
+      const int q = h * H + j;
+      y[6 * j + 0] = _mm256_xor_si256(S0[q], c.rk[0]);
+      y[6 * j + 1] = _mm256_xor_si256(S0[q], c.first1);
+      y[6 * j + 2] = _mm256_xor_si256(S0[q], c.first2);
+      y[6 * j + 3] = _mm256_xor_si256(S1[q], c.rk[0]);
+      y[6 * j + 4] = _mm256_xor_si256(S1[q], c.first1);
+      y[6 * j + 5] = _mm256_xor_si256(S1[q], c.first2);
     }
+    c.middle<6 * H>(y);
+    for (int j = 0; j < H; ++j) {
+      const int q = h * H + j;
+      O[6 * q + 0] = _mm256_aesenclast_epi128(y[6 * j + 0], _mm256_xor_si256(c.rk[10], S0[q]));
+      O[6 * q + 1] = _mm256_aesenclast_epi128(y[6 * j + 1], _mm256_xor_si256(c.last1, S0[q]));
+      O[6 * q + 2] = _mm256_aesenclast_epi128(y[6 * j + 2], _mm256_xor_si256(c.last2, S0[q]));
+      O[6 * q + 3] = _mm256_aesenclast_epi128(y[6 * j + 3], _mm256_xor_si256(c.rk[10], S1[q]));
+      O[6 * q + 4] = _mm256_aesenclast_epi128(y[6 * j + 4], _mm256_xor_si256(c.last1, S1[q]));
+      O[6 * q + 5] = _mm256_aesenclast_epi128(y[6 * j + 5], _mm256_xor_si256(c.last2, S1[q]));
+    }
+  };
+  auto step = [&](int h, int i) FSS_VAES256 {
+    const __m128i sh = _mm_cvtsi32_si128(bits - 1 - i);
+    for (int j = 0; j < H; ++j) {
+      const int q = h * H + j;
+      const __m256i a = _mm256_and_si256(_mm256_srl_epi64(AL[q], sh), c.one_lo), am = bit0_mask(a);
+      // Values: lo qword = v_L, hi qword (moved down) = v_R; lose = a ? L : R.
+      const __m256i v0 = O[6 * q + 2], v1 = O[6 * q + 5];
+      const __m256i v0h = _mm256_unpackhi_epi64(v0, v0), v1h = _mm256_unpackhi_epi64(v1, v1);
+      const __m256i v0_lose = sel(am, v0, v0h), v1_lose = sel(am, v1, v1h);
+      const __m256i v0_keep = sel(am, v0h, v0), v1_keep = sel(am, v1h, v1);
+      // sg = (-1)^t1: T1 is the lane mask of t1, so sg * x is cneg(x, T1).
+      __m256i vcw = cneg(_mm256_sub_epi64(_mm256_sub_epi64(v1_lose, v0_lose), VA[q]), T1[q]);
+      vcw = _mm256_add_epi64(vcw, _mm256_and_si256(cneg(BE[q], T1[q]), am));
+      vcw = _mm256_and_si256(vcw, mm);
+      VA[q] = _mm256_add_epi64(_mm256_sub_epi64(VA[q], v1_keep), _mm256_add_epi64(v0_keep, cneg(vcw, T1[q])));
+      const TreeStep st =
+          tree_step(c, a, am, O[6 * q], O[6 * q + 1], O[6 * q + 3], O[6 * q + 4], &S0[q], &S1[q], T0[q], T1[q]);
+      store_cw(cw0 + cw_stride * i + 32 * q, st.cw);
+      store_cw(cw1 + cw_stride * i + 32 * q, st.cw);
+      store_values(vcw0 + vcw_stride * i + 2 * vb * q, vcw, vb);
+      store_values(vcw1 + vcw_stride * i + 2 * vb * q, vcw, vb);
+      T0[q] = st.t0;
+      T1[q] = st.t1;
+    }
+  };
+  for (int i = 0; i < levels; ++i) {
+    expand(0);
+    if (i > 0) step(1, i - 1);
+    expand(1);
+    step(0, i);
   }
+  if (levels > 0) step(1, levels - 1);
   g.store(c, s0, s1, t0, t1);
   for (int j = 0; j < NY; ++j) _mm_storeu_si128(reinterpret_cast<__m128i*>(va + 2 * j), gather2(VA[j]));
 }
