@@ -8,9 +8,11 @@ and sets z_p = X_p @ F + E @ B_p + C_p.
 Owner mode (``freeze_owned``): W is party o's private value (the model owner). The dealer
 gives o a uniform B; o sends F = W - B to the other party p once. Per product, p gets
 (A, C_p) and o gets C_o with C_o + C_p = A @ B; p sends E = X_p - A, o computes
-z_o = X_o @ W + E @ B + C_o and p computes z_p = X_p @ F + C_p. With truncation the share
-of the masked product rides in p's message and o answers one bit per output element
-(truncation.trunc1_*): per step p -> o: (|X| + |Z|) * L bits, o -> p: |Z| bits, 2 rounds.
+z_o = (X_o + E) @ W + C_o and p computes z_p = A @ F + C_p (sum: X W - A W + A (F + B) = X W),
+one GEMM each, at the same time (p's does not involve X). With truncation p sends its
+share of the masked product right after E (same direction, no reply in between: the same
+round) and o answers (truncation.trunc1_*): per step p -> o: (|X| + |Z|) * L bits,
+o -> p: (f + 2) |Z| bits, p -> o: |Z| bits with the "bit" carry.
 
 Why reusing B is secure: B is used exactly once as a one-time pad, on W, so F is uniform and
 independent of W. Every later product masks the activation side with a fresh uniform A, so
@@ -91,17 +93,24 @@ class FrozenMatrix:
             mat = s.take("owner_triple", (L, self.mask_seq, self.base_shape, tuple(x.shape), o, t))
             tm = trunc1_take(s, out_shape, shift, L, o) if trunc else None
             if s.party != o:
+                # p's share A @ F + C_p does not involve X: computed while o multiplies
                 A, Cp = mat
-                z = ring_matmul(x.share, self._get("F")) + Cp
-                msg = [x.share - A] + ([trunc1_masked(s, z, tm, L)] if trunc else [])
-                s.send_ring(msg, L)
-                out = trunc1_peer_finish(s, tm, out_shape, L, shift) if trunc else z
+                s.send_ring([x.share - A], L)
+                z = ring_matmul(A, self._get("F")) + Cp
+                if not trunc:
+                    out = z
+                else:
+                    s.send_ring([trunc1_masked(s, z, tm, L)], L, new_round=False)
+                    out = trunc1_peer_finish(s, tm, out_shape, L, shift)
             else:
                 (Co,) = mat
-                z = ring_matmul(x.share, self._get("W")) + Co
-                got = s.recv_ring([tuple(x.shape)] + ([out_shape] if trunc else []), L)
-                z = z + ring_matmul(got[0], self._get("B"))
-                out = trunc1_opener_finish(s, trunc1_masked(s, z, tm, L), got[1], tm, L, shift) if trunc else z
+                (E,) = s.recv_ring([tuple(x.shape)], L)
+                z = ring_matmul(x.share + E, self._get("W")) + Co
+                if not trunc:
+                    out = z
+                else:
+                    (cp,) = s.recv_ring([out_shape], L, new_round=False)
+                    out = trunc1_opener_finish(s, trunc1_masked(s, z, tm, L), cp, tm, L, shift)
             return SharedTensor(s, out, frac)
 
 

@@ -157,25 +157,27 @@ class Session:
     def _nbytes(shapes, bits: int) -> int:
         return sum(packed_nbytes(int(np.prod(s, dtype=np.int64)) if len(s) else 1, bits) for s in shapes)
 
-    def send_raw(self, data: np.ndarray) -> None:
+    def send_raw(self, data: np.ndarray, new_round: bool = True) -> None:
         with self._guard():
             self.channel.send(data)
-        self._stats.record(int(data.size), 0)
+        self._stats.record(int(data.size), 0, 1 if new_round else 0)
 
-    def recv_raw(self, nbytes: int) -> np.ndarray:
+    def recv_raw(self, nbytes: int, new_round: bool = True) -> np.ndarray:
         with self._guard():
             out = self.channel.recv(nbytes)
-        self._stats.record(0, int(nbytes))
+        self._stats.record(0, int(nbytes), 1 if new_round else 0)
         return out
 
-    def send_ring(self, tensors, bits: int) -> None:
-        """Send int64 tensors to the other party, each value packed to ``bits`` bits."""
-        self.send_raw(self._to_bytes(tensors, bits))
+    def send_ring(self, tensors, bits: int, new_round: bool = True) -> None:
+        """Send int64 tensors to the other party, each value packed to ``bits`` bits.
+        new_round=False: a follow-up of the previous message in the same direction (no
+        reply in between), so it adds no latency to the round count."""
+        self.send_raw(self._to_bytes(tensors, bits), new_round)
 
-    def recv_ring(self, shapes, bits: int) -> list:
+    def recv_ring(self, shapes, bits: int, new_round: bool = True) -> list:
         """Receive tensors of the given shapes sent with ``send_ring(..., bits)``: values in
         [0, 2^bits) (for bits = 64: any int64)."""
-        return self._from_bytes(self.recv_raw(self._nbytes(shapes, bits)), shapes, bits)
+        return self._from_bytes(self.recv_raw(self._nbytes(shapes, bits), new_round), shapes, bits)
 
     def exchange_ring(self, tensors, bits: int) -> list:
         """Send ours and receive the peer's tensors of the same shapes in one round."""
