@@ -3,9 +3,13 @@
 References: Python integers (numpy object arrays, reduced mod 2^64) on small shapes, and
 numpy's uint64 matmul (integer loop that wraps mod 2^64; checked against Python integers
 below) on larger ones. Each test runs on every path this CPU supports, forced through the
-FSS_RING_PATH environment variable (read by the kernel on every call).
+FSS_RING_PATH environment variable (read by the kernel on every call); a path this CPU
+lacks (avx2 without AVX2, avx512 / ifma without those extensions) is skipped with that reason.
 """
 from __future__ import annotations
+
+import functools
+import itertools
 
 import numpy as np
 import pytest
@@ -14,7 +18,7 @@ import fsskernels
 from fsskernels import _C, ring_matmul
 
 MOD = 1 << 64
-PATHS = ["portable", "avx512", "ifma"]
+PATHS = ["portable", "avx2", "avx512", "ifma"]
 
 
 def _supported(path: str) -> bool:
@@ -122,6 +126,51 @@ def test_large_k(path, n):
     rng = np.random.default_rng(n)
     a, b = rand_u64(rng, (7, 5000)), rand_u64(rng, (5000, n))
     assert np.array_equal(ring_matmul(a, b), ref_numpy(a, b))
+
+
+# Every combination of m, k, n in GRID: single rows and columns, odd sizes, register-tile and
+# panel tails (3-row tiles and 8-column panels of the avx2 path, 4/6/12-row tiles of the
+# AVX-512 paths), the avx2 path's direct driver (m <= 4) and its packed one.
+GRID = (1, 3, 17, 64, 130)
+
+
+@functools.lru_cache(maxsize=None)
+def _grid_case(m: int, k: int, n: int, batch: int = 0):
+    """Operands (full-range values with edge values mixed in) and their Python-int product;
+    batch > 0 gives A a batch dimension with B broadcast. Cached: shared by all paths."""
+    rng = np.random.default_rng(10_000 * m + 100 * k + n + 7 * batch)
+    a = rand_u64(rng, (batch, m, k) if batch else (m, k))
+    b = rand_u64(rng, (k, n))
+    return a, b, ref_python(a, b)
+
+
+def test_grid_against_python_ints(path):
+    for m, k, n in itertools.product(GRID, GRID, GRID):
+        a, b, ref = _grid_case(m, k, n)
+        assert np.array_equal(ring_matmul(a, b), ref), (path, m, k, n)
+
+
+@pytest.mark.parametrize("m,k,n", [(1, 17, 3), (3, 130, 17), (17, 3, 130), (64, 64, 1), (130, 1, 64)])
+def test_grid_batched_against_python_ints(path, m, k, n):
+    a, b, ref = _grid_case(m, k, n, batch=3)
+    assert np.array_equal(ring_matmul(a, b), ref)
+    # batched B as well (a different B per item), against Python ints item by item
+    rng = np.random.default_rng(m + k + n)
+    b3 = rand_u64(rng, (3, k, n))
+    out = ring_matmul(a, b3)
+    for i in range(3):
+        assert np.array_equal(out[i], ref_python(a[i], b3[i])), (path, i)
+
+
+def test_edge_values_only(path):
+    # Operands drawn from the edge values alone: 0, 1, 2^63, 2^64 - 1 and the limb borders.
+    rng = np.random.default_rng(11)
+    specials = np.array([0, 1, 2, (1 << 63), (1 << 63) - 1, MOD - 1, MOD - 2, (1 << 32) - 1, 1 << 32,
+                         (1 << 32) + 1, 0xFFFFFFFF00000000], dtype=np.uint64)
+    for m, k, n in [(1, 1, 1), (3, 17, 9), (5, 64, 8), (17, 130, 3), (4, 257, 17), (9, 300, 33)]:
+        a = rng.choice(specials, size=(m, k))
+        b = rng.choice(specials, size=(k, n))
+        assert np.array_equal(ring_matmul(a, b), ref_python(a, b)), (path, m, k, n)
 
 
 def test_tile_edges_sweep(path):
@@ -349,5 +398,5 @@ def test_binding_checks():
 
 def test_bad_path_env(monkeypatch):
     monkeypatch.setenv("FSS_RING_PATH", "nonsense")
-    with pytest.raises(ValueError, match="FSS_RING_PATH"):
+    with pytest.raises(ValueError, match="FSS_RING_PATH.*avx2"):
         ring_matmul(np.ones((2, 2), np.uint64), np.ones((2, 2), np.uint64))

@@ -5,9 +5,12 @@
 //   ifma     ring_gemm_avx512.cpp: 52-bit IFMA + 16-bit VNNI micro-kernel (2.5 uops per 8
 //            multiply-adds; needs avx512ifma and avx512vnni)
 //   avx512   ring_gemm_avx512.cpp: vpmullq kernels (avx512dq)
+//   avx2     ring_gemm_avx2.cpp: 32-bit halves, a_lo b_lo by vpmuludq and the cross terms
+//            mod 2^32 by vpmulld (CPUs with AVX2 but no AVX-512, e.g. AMD Zen 2/3)
 //   portable this file: 64-bit integer multiply-adds that the compiler vectorizes
-// All are exact mod 2^64 (unsigned arithmetic wraps). FSS_RING_PATH=portable|avx512|ifma
-// (environment, read per call) forces a supported path, for tests and benchmarks.
+// The best supported path is chosen by CPUID in that order. All are exact mod 2^64 (unsigned
+// arithmetic wraps). FSS_RING_PATH=portable|avx2|avx512|ifma (environment, read per call)
+// forces a supported path, for tests and benchmarks.
 #include <omp.h>
 
 #include <algorithm>
@@ -29,6 +32,8 @@ void ring_gemm_block_ifma(size_t m, size_t k, size_t n, const uint64_t* a, size_
                           size_t ldb, uint64_t* c, size_t ldc);
 void ring_gemm_block_avx512(size_t m, size_t k, size_t n, const uint64_t* a, size_t lda, const uint64_t* b,
                             size_t ldb, uint64_t* c, size_t ldc);
+void ring_gemm_block_avx2(size_t m, size_t k, size_t n, const uint64_t* a, size_t lda, const uint64_t* b,
+                          size_t ldb, uint64_t* c, size_t ldc);
 #endif
 
 namespace {
@@ -66,13 +71,15 @@ void ring_gemm_block_portable(size_t m, size_t k, size_t n, const uint64_t* a, s
   }
 }
 
-enum class Path { Portable, Avx512, Ifma };
+enum class Path { Portable, Avx2, Avx512, Ifma };
 
 bool path_supported(Path p) {
   switch (p) {
     case Path::Portable:
       return true;
 #if defined(FSS_X86)
+    case Path::Avx2:
+      return __builtin_cpu_supports("avx2");
     case Path::Avx512:
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
@@ -89,6 +96,7 @@ Path best_path() {
   static const Path best = [] {
     if (path_supported(Path::Ifma)) return Path::Ifma;
     if (path_supported(Path::Avx512)) return Path::Avx512;
+    if (path_supported(Path::Avx2)) return Path::Avx2;
     return Path::Portable;
   }();
   return best;
@@ -100,12 +108,14 @@ Path chosen_path() {
     Path want;
     if (!std::strcmp(env, "portable"))
       want = Path::Portable;
+    else if (!std::strcmp(env, "avx2"))
+      want = Path::Avx2;
     else if (!std::strcmp(env, "avx512"))
       want = Path::Avx512;
     else if (!std::strcmp(env, "ifma"))
       want = Path::Ifma;
     else
-      bad_arg("FSS_RING_PATH", std::string("unknown path '") + env + "' (use portable, avx512 or ifma)");
+      bad_arg("FSS_RING_PATH", std::string("unknown path '") + env + "' (use portable, avx2, avx512 or ifma)");
     if (!path_supported(want)) bad_arg("FSS_RING_PATH", std::string("path '") + env + "' is not supported by this CPU");
     return want;
   }
@@ -119,6 +129,8 @@ BlockFn block_fn(Path p) {
       return ring_gemm_block_ifma;
     case Path::Avx512:
       return ring_gemm_block_avx512;
+    case Path::Avx2:
+      return ring_gemm_block_avx2;
 #endif
     default:
       return ring_gemm_block_portable;

@@ -2,6 +2,7 @@
 // (never undefined behaviour), corrupted keys are caught by parse_key_header(full=true),
 // and the C++ and C APIs produce the same key bytes. Exit status 0 = all passed.
 #include <cstdint>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -178,23 +179,38 @@ void test_bad_input() {
   CHECK(h.scheme == fss::Scheme::DCF && h.party == 1 && h.bits == 8 && h.out_bits == 8 && h.count == 2);
 }
 
+// Every ring GEMM path this CPU supports (forced through FSS_RING_PATH), against a naive loop
+// (uint64 arithmetic wraps mod 2^64), on shapes that reach each path's drivers and tails.
 void test_ring() {
+  static const char* const paths[] = {"portable", "avx2", "avx512", "ifma"};
+  static const size_t shapes[][3] = {{37, 129, 41}, {1, 300, 19}, {3, 17, 9}, {130, 257, 17}, {5, 1, 1}};
   std::mt19937_64 rng(3);
-  const size_t m = 37, k = 129, n = 41;
-  std::vector<uint64_t> a(m * k), b(k * n), c(m * n);
-  for (auto& v : a) v = rng();
-  for (auto& v : b) v = rng();
-  fss::RingGemmArgs g;
-  g.m = m; g.k = k; g.n = n; g.a = a.data(); g.b = b.data(); g.c = c.data();
-  fss::ring_matmul(g);
-  int bad = 0;
-  for (size_t i = 0; i < m; ++i)
-    for (size_t j = 0; j < n; ++j) {
-      uint64_t s = 0;
-      for (size_t p = 0; p < k; ++p) s += a[i * k + p] * b[p * n + j];
-      if (s != c[i * n + j]) ++bad;
+  for (const char* path : paths) {
+    setenv("FSS_RING_PATH", path, 1);
+    for (const auto& s : shapes) {
+      const size_t m = s[0], k = s[1], n = s[2];
+      std::vector<uint64_t> a(m * k), b(k * n), c(m * n);
+      for (auto& v : a) v = (rng() % 5 == 0) ? ~uint64_t(0) : rng();
+      for (auto& v : b) v = (rng() % 7 == 0) ? uint64_t(1) << 63 : rng();
+      fss::RingGemmArgs g;
+      g.m = m; g.k = k; g.n = n; g.a = a.data(); g.b = b.data(); g.c = c.data();
+      try {
+        fss::ring_matmul(g);
+      } catch (const std::invalid_argument&) {  // path not supported by this CPU
+        break;
+      }
+      int bad = 0;
+      for (size_t i = 0; i < m; ++i)
+        for (size_t j = 0; j < n; ++j) {
+          uint64_t acc = 0;
+          for (size_t p = 0; p < k; ++p) acc += a[i * k + p] * b[p * n + j];
+          if (acc != c[i * n + j]) ++bad;
+        }
+      if (bad) std::fprintf(stderr, "ring path %s, %zu x %zu x %zu: %d mismatches\n", path, m, k, n, bad);
+      CHECK(bad == 0);
     }
-  CHECK(bad == 0);
+  }
+  unsetenv("FSS_RING_PATH");
 }
 
 }  // namespace
