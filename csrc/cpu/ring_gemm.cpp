@@ -42,7 +42,9 @@ using BlockFn = void (*)(size_t, size_t, size_t, const uint64_t*, size_t, const 
                          size_t);
 
 // Portable kernel: blocks of B (KB x NB) stay in cache while every row of A sweeps them;
-// the j loop is a plain multiply-add that compilers vectorize.
+// the j loop is a plain multiply-add that compilers vectorize. Aligned to 64 bytes: where the
+// linker happened to place its inner loops changed its speed by 1.4x (AMD Zen 3, GCC 12).
+__attribute__((aligned(64)))
 void ring_gemm_block_portable(size_t m, size_t k, size_t n, const uint64_t* a, size_t lda, const uint64_t* b,
                               size_t ldb, uint64_t* c, size_t ldc) {
   constexpr size_t KB = 128, NB = 512;
