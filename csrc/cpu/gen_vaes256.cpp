@@ -2,11 +2,11 @@
 // Zen 3, Intel client cores): both parties' seeds and control bits of a group of
 // kGenWalkKeys keys stay in ymm registers (2 keys per register, one 128-bit lane each) for
 // all levels, and the 4 (DPF) or 6 (DCF) AES blocks per key and level of the whole group are
-// encrypted back to back. The same algorithm as gen_vaes.cpp (VAES-512) and bit-identical to
-// dpf_gen_tree / dcf_gen_bcg: the DPF tree of Boyle-Gilboa-Ishai (CCS 2016) and the DCF of
-// Boyle-Chandran-Gilboa-Gupta-Ishai-Kumar-Rathee (EUROCRYPT 2021), docs/kernels.md
-// sections 2-3.
-// Preconditions (checked by the callers): kGenWalkKeys keys, 1 <= levels <= bits <= 64,
+// encrypted together (two halves in a software pipeline). The same algorithm as gen_vaes.cpp
+// (VAES-512) and bit-identical to dpf_gen_tree / dcf_gen_bcg: the DPF tree of
+// Boyle-Gilboa-Ishai (CCS 2016) and the DCF of Boyle-Chandran-Gilboa-Gupta-Ishai-Kumar-Rathee
+// (EUROCRYPT 2021), docs/kernels.md sections 2-3.
+// Preconditions (checked by the callers): kGenWalkKeys keys, 0 <= levels <= bits <= 64,
 // beta already reduced mod 2^out_bits, vb in {1, 2, 4, 8}.
 // Constant time in alpha, beta and the seeds: every secret-dependent choice is a VPBLENDVB
 // select by a lane mask, and the multiplications by (-1)^t1 of the BCG value correction are
@@ -131,58 +131,151 @@ struct GenState {
   }
 };
 
-}  // namespace
+// Runs a walk W over `levels` levels as two halves (4 keys each) in a software pipeline:
+// W::expand(h) issues the AES of half h, W::finish(h, i) its level-i tree step. One half's
+// tree step is issued between the other half's AES rounds, so the vector ALUs work while the
+// AES units are busy (each half alone is bound by the AES latency).
+template <class W>
+FSS_VAES256 inline void run_pipelined(W& w, int levels) {
+  for (int i = 0; i < levels; ++i) {
+    w.expand(0);
+    if (i > 0) w.finish(1, i - 1);
+    w.expand(1);
+    w.finish(0, i);
+  }
+  if (levels > 0) w.finish(1, levels - 1);
+}
 
-// Each walk runs its group as two halves (4 keys each) in a software pipeline: the tree step
-// of one half is issued between the AES rounds of the other half, so the vector ALUs work
-// while the AES units are busy.
+constexpr int H = NY / 2;  // key registers per half
 
-FSS_VAES256 void vaes256_dpf_gen_walk(const AesKey& k, int bits, int levels, const uint64_t* alpha, Block* s0,
-                                      Block* s1, uint64_t* t0, uint64_t* t1, uint8_t* cw0, uint8_t* cw1,
-                                      size_t cw_stride) {
-  constexpr int H = NY / 2;  // state registers per half (4 AES registers each)
-  const Ctx c(k);
-  GenState g(s0, s1, alpha);
-  __m256i (&S0)[NY] = g.S0, (&S1)[NY] = g.S1, (&T0)[NY] = g.T0, (&T1)[NY] = g.T1, (&AL)[NY] = g.AL;
+// DPF Gen (and the tree of the one-bit DCF): both children of both parties' seeds per level.
+struct DpfGenWalk {
+  const Ctx& c;
+  GenState& g;
+  int bits;
+  uint8_t *cw0, *cw1;
+  size_t cw_stride;
   __m256i O[4 * NY];  // per key register: both parties' children o00, o01, o10, o11
-  auto expand = [&](int h) FSS_VAES256 {
+
+  FSS_VAES256 DpfGenWalk(const Ctx& c_, GenState& g_, int bits_, uint8_t* cw0_, uint8_t* cw1_, size_t cw_stride_)
+      : c(c_), g(g_), bits(bits_), cw0(cw0_), cw1(cw1_), cw_stride(cw_stride_) {}
+  FSS_VAES256 void expand(int h) {
     __m256i y[4 * H];
     for (int j = 0; j < H; ++j) {
       const int q = h * H + j;
-      y[4 * j + 0] = _mm256_xor_si256(S0[q], c.rk[0]);
-      y[4 * j + 1] = _mm256_xor_si256(S0[q], c.first1);
-      y[4 * j + 2] = _mm256_xor_si256(S1[q], c.rk[0]);
-      y[4 * j + 3] = _mm256_xor_si256(S1[q], c.first1);
+      y[4 * j + 0] = _mm256_xor_si256(g.S0[q], c.rk[0]);
+      y[4 * j + 1] = _mm256_xor_si256(g.S0[q], c.first1);
+      y[4 * j + 2] = _mm256_xor_si256(g.S1[q], c.rk[0]);
+      y[4 * j + 3] = _mm256_xor_si256(g.S1[q], c.first1);
     }
     c.middle<4 * H>(y);
     for (int j = 0; j < H; ++j) {
       const int q = h * H + j;
-      O[4 * q + 0] = _mm256_aesenclast_epi128(y[4 * j + 0], _mm256_xor_si256(c.rk[10], S0[q]));
-      O[4 * q + 1] = _mm256_aesenclast_epi128(y[4 * j + 1], _mm256_xor_si256(c.last1, S0[q]));
-      O[4 * q + 2] = _mm256_aesenclast_epi128(y[4 * j + 2], _mm256_xor_si256(c.rk[10], S1[q]));
-      O[4 * q + 3] = _mm256_aesenclast_epi128(y[4 * j + 3], _mm256_xor_si256(c.last1, S1[q]));
+      O[4 * q + 0] = _mm256_aesenclast_epi128(y[4 * j + 0], _mm256_xor_si256(c.rk[10], g.S0[q]));
+      O[4 * q + 1] = _mm256_aesenclast_epi128(y[4 * j + 1], _mm256_xor_si256(c.last1, g.S0[q]));
+      O[4 * q + 2] = _mm256_aesenclast_epi128(y[4 * j + 2], _mm256_xor_si256(c.rk[10], g.S1[q]));
+      O[4 * q + 3] = _mm256_aesenclast_epi128(y[4 * j + 3], _mm256_xor_si256(c.last1, g.S1[q]));
     }
-  };
-  auto step = [&](int h, int i) FSS_VAES256 {
+  }
+  FSS_VAES256 void finish(int h, int i) {
     const __m128i sh = _mm_cvtsi32_si128(bits - 1 - i);
     for (int j = 0; j < H; ++j) {
       const int q = h * H + j;
-      const __m256i a = _mm256_and_si256(_mm256_srl_epi64(AL[q], sh), c.one_lo), am = bit0_mask(a);
-      const TreeStep st =
-          tree_step(c, a, am, O[4 * q], O[4 * q + 1], O[4 * q + 2], O[4 * q + 3], &S0[q], &S1[q], T0[q], T1[q]);
+      const __m256i a = _mm256_and_si256(_mm256_srl_epi64(g.AL[q], sh), c.one_lo), am = bit0_mask(a);
+      const TreeStep st = tree_step(c, a, am, O[4 * q], O[4 * q + 1], O[4 * q + 2], O[4 * q + 3], &g.S0[q], &g.S1[q],
+                                    g.T0[q], g.T1[q]);
       store_cw(cw0 + cw_stride * i + 32 * q, st.cw);
       store_cw(cw1 + cw_stride * i + 32 * q, st.cw);
-      T0[q] = st.t0;
-      T1[q] = st.t1;
+      g.T0[q] = st.t0;
+      g.T1[q] = st.t1;
     }
-  };
-  for (int i = 0; i < levels; ++i) {
-    expand(0);
-    if (i > 0) step(1, i - 1);
-    expand(1);
-    step(0, i);
   }
-  if (levels > 0) step(1, levels - 1);
+};
+
+// DCF (BCG) Gen: both children and the value block (tweak 2) of both parties' seeds per level.
+struct DcfGenWalk {
+  const Ctx& c;
+  GenState& g;
+  int bits;
+  uint8_t *cw0, *cw1;
+  size_t cw_stride;
+  uint8_t *vcw0, *vcw1;
+  size_t vcw_stride;
+  int vb;
+  __m256i mm;                      // 2^out_bits - 1 per qword
+  __m256i BE[NY], VA[NY];          // beta and the running V_alpha (low qwords)
+  __m256i O[6 * NY];               // per key register: o00, o01, v0 (party 0), o10, o11, v1 (party 1)
+
+  FSS_VAES256 DcfGenWalk(const Ctx& c_, GenState& g_, int bits_, int out_bits, const uint64_t* beta, uint8_t* cw0_,
+                         uint8_t* cw1_, size_t cw_stride_, uint8_t* vcw0_, uint8_t* vcw1_, size_t vcw_stride_,
+                         int vb_)
+      : c(c_), g(g_), bits(bits_), cw0(cw0_), cw1(cw1_), cw_stride(cw_stride_), vcw0(vcw0_), vcw1(vcw1_),
+        vcw_stride(vcw_stride_), vb(vb_),
+        mm(_mm256_set1_epi64x(out_bits >= 64 ? -1ll : static_cast<long long>((uint64_t(1) << out_bits) - 1))) {
+    for (int j = 0; j < NY; ++j) {
+      BE[j] = spread2(_mm_loadu_si128(reinterpret_cast<const __m128i*>(beta + 2 * j)));
+      VA[j] = _mm256_setzero_si256();
+    }
+  }
+  FSS_VAES256 void expand(int h) {
+    __m256i y[6 * H];
+    for (int j = 0; j < H; ++j) {
+      const int q = h * H + j;
+      y[6 * j + 0] = _mm256_xor_si256(g.S0[q], c.rk[0]);
+      y[6 * j + 1] = _mm256_xor_si256(g.S0[q], c.first1);
+      y[6 * j + 2] = _mm256_xor_si256(g.S0[q], c.first2);
+      y[6 * j + 3] = _mm256_xor_si256(g.S1[q], c.rk[0]);
+      y[6 * j + 4] = _mm256_xor_si256(g.S1[q], c.first1);
+      y[6 * j + 5] = _mm256_xor_si256(g.S1[q], c.first2);
+    }
+    c.middle<6 * H>(y);
+    for (int j = 0; j < H; ++j) {
+      const int q = h * H + j;
+      O[6 * q + 0] = _mm256_aesenclast_epi128(y[6 * j + 0], _mm256_xor_si256(c.rk[10], g.S0[q]));
+      O[6 * q + 1] = _mm256_aesenclast_epi128(y[6 * j + 1], _mm256_xor_si256(c.last1, g.S0[q]));
+      O[6 * q + 2] = _mm256_aesenclast_epi128(y[6 * j + 2], _mm256_xor_si256(c.last2, g.S0[q]));
+      O[6 * q + 3] = _mm256_aesenclast_epi128(y[6 * j + 3], _mm256_xor_si256(c.rk[10], g.S1[q]));
+      O[6 * q + 4] = _mm256_aesenclast_epi128(y[6 * j + 4], _mm256_xor_si256(c.last1, g.S1[q]));
+      O[6 * q + 5] = _mm256_aesenclast_epi128(y[6 * j + 5], _mm256_xor_si256(c.last2, g.S1[q]));
+    }
+  }
+  FSS_VAES256 void finish(int h, int i) {
+    const __m128i sh = _mm_cvtsi32_si128(bits - 1 - i);
+    for (int j = 0; j < H; ++j) {
+      const int q = h * H + j;
+      const __m256i a = _mm256_and_si256(_mm256_srl_epi64(g.AL[q], sh), c.one_lo), am = bit0_mask(a);
+      // Values: lo qword = v_L, hi qword (moved down) = v_R; lose = a ? L : R.
+      const __m256i v0 = O[6 * q + 2], v1 = O[6 * q + 5];
+      const __m256i v0h = _mm256_unpackhi_epi64(v0, v0), v1h = _mm256_unpackhi_epi64(v1, v1);
+      const __m256i v0_lose = sel(am, v0, v0h), v1_lose = sel(am, v1, v1h);
+      const __m256i v0_keep = sel(am, v0h, v0), v1_keep = sel(am, v1h, v1);
+      // sg = (-1)^t1: T1 is the lane mask of t1, so sg * x is cneg(x, T1).
+      const __m256i T1 = g.T1[q];
+      __m256i vcw = cneg(_mm256_sub_epi64(_mm256_sub_epi64(v1_lose, v0_lose), VA[q]), T1);
+      vcw = _mm256_add_epi64(vcw, _mm256_and_si256(cneg(BE[q], T1), am));
+      vcw = _mm256_and_si256(vcw, mm);
+      VA[q] = _mm256_add_epi64(_mm256_sub_epi64(VA[q], v1_keep), _mm256_add_epi64(v0_keep, cneg(vcw, T1)));
+      const TreeStep st = tree_step(c, a, am, O[6 * q], O[6 * q + 1], O[6 * q + 3], O[6 * q + 4], &g.S0[q], &g.S1[q],
+                                    g.T0[q], T1);
+      store_cw(cw0 + cw_stride * i + 32 * q, st.cw);
+      store_cw(cw1 + cw_stride * i + 32 * q, st.cw);
+      store_values(vcw0 + vcw_stride * i + 2 * vb * q, vcw, vb);
+      store_values(vcw1 + vcw_stride * i + 2 * vb * q, vcw, vb);
+      g.T0[q] = st.t0;
+      g.T1[q] = st.t1;
+    }
+  }
+};
+
+}  // namespace
+
+FSS_VAES256 void vaes256_dpf_gen_walk(const AesKey& k, int bits, int levels, const uint64_t* alpha, Block* s0,
+                                      Block* s1, uint64_t* t0, uint64_t* t1, uint8_t* cw0, uint8_t* cw1,
+                                      size_t cw_stride) {
+  const Ctx c(k);
+  GenState g(s0, s1, alpha);
+  DpfGenWalk w(c, g, bits, cw0, cw1, cw_stride);
+  run_pipelined(w, levels);
   g.store(c, s0, s1, t0, t1);
 }
 
@@ -191,72 +284,11 @@ FSS_VAES256 void vaes256_dcf_gen_walk(const AesKey& k, int bits, int levels, int
                                       uint64_t* va, uint8_t* cw0, uint8_t* cw1, size_t cw_stride, uint8_t* vcw0,
                                       uint8_t* vcw1, size_t vcw_stride, int vb) {
   const Ctx c(k);
-  const __m256i mm = _mm256_set1_epi64x(out_bits >= 64 ? -1ll : static_cast<long long>((uint64_t(1) << out_bits) - 1));
   GenState g(s0, s1, alpha);
-  __m256i (&S0)[NY] = g.S0, (&S1)[NY] = g.S1, (&T0)[NY] = g.T0, (&T1)[NY] = g.T1, (&AL)[NY] = g.AL;
-  __m256i BE[NY], VA[NY];
-  for (int j = 0; j < NY; ++j) {
-    BE[j] = spread2(_mm_loadu_si128(reinterpret_cast<const __m128i*>(beta + 2 * j)));
-    VA[j] = _mm256_setzero_si256();
-  }
-  constexpr int H = NY / 2;  // state registers per half (6 AES registers each)
-  __m256i O[6 * NY];  // per key register: o00, o01, v0 (party 0), o10, o11, v1 (party 1)
-  auto expand = [&](int h) FSS_VAES256 {
-    __m256i y[6 * H];
-    for (int j = 0; j < H; ++j) {
-      const int q = h * H + j;
-      y[6 * j + 0] = _mm256_xor_si256(S0[q], c.rk[0]);
-      y[6 * j + 1] = _mm256_xor_si256(S0[q], c.first1);
-      y[6 * j + 2] = _mm256_xor_si256(S0[q], c.first2);
-      y[6 * j + 3] = _mm256_xor_si256(S1[q], c.rk[0]);
-      y[6 * j + 4] = _mm256_xor_si256(S1[q], c.first1);
-      y[6 * j + 5] = _mm256_xor_si256(S1[q], c.first2);
-    }
-    c.middle<6 * H>(y);
-    for (int j = 0; j < H; ++j) {
-      const int q = h * H + j;
-      O[6 * q + 0] = _mm256_aesenclast_epi128(y[6 * j + 0], _mm256_xor_si256(c.rk[10], S0[q]));
-      O[6 * q + 1] = _mm256_aesenclast_epi128(y[6 * j + 1], _mm256_xor_si256(c.last1, S0[q]));
-      O[6 * q + 2] = _mm256_aesenclast_epi128(y[6 * j + 2], _mm256_xor_si256(c.last2, S0[q]));
-      O[6 * q + 3] = _mm256_aesenclast_epi128(y[6 * j + 3], _mm256_xor_si256(c.rk[10], S1[q]));
-      O[6 * q + 4] = _mm256_aesenclast_epi128(y[6 * j + 4], _mm256_xor_si256(c.last1, S1[q]));
-      O[6 * q + 5] = _mm256_aesenclast_epi128(y[6 * j + 5], _mm256_xor_si256(c.last2, S1[q]));
-    }
-  };
-  auto step = [&](int h, int i) FSS_VAES256 {
-    const __m128i sh = _mm_cvtsi32_si128(bits - 1 - i);
-    for (int j = 0; j < H; ++j) {
-      const int q = h * H + j;
-      const __m256i a = _mm256_and_si256(_mm256_srl_epi64(AL[q], sh), c.one_lo), am = bit0_mask(a);
-      // Values: lo qword = v_L, hi qword (moved down) = v_R; lose = a ? L : R.
-      const __m256i v0 = O[6 * q + 2], v1 = O[6 * q + 5];
-      const __m256i v0h = _mm256_unpackhi_epi64(v0, v0), v1h = _mm256_unpackhi_epi64(v1, v1);
-      const __m256i v0_lose = sel(am, v0, v0h), v1_lose = sel(am, v1, v1h);
-      const __m256i v0_keep = sel(am, v0h, v0), v1_keep = sel(am, v1h, v1);
-      // sg = (-1)^t1: T1 is the lane mask of t1, so sg * x is cneg(x, T1).
-      __m256i vcw = cneg(_mm256_sub_epi64(_mm256_sub_epi64(v1_lose, v0_lose), VA[q]), T1[q]);
-      vcw = _mm256_add_epi64(vcw, _mm256_and_si256(cneg(BE[q], T1[q]), am));
-      vcw = _mm256_and_si256(vcw, mm);
-      VA[q] = _mm256_add_epi64(_mm256_sub_epi64(VA[q], v1_keep), _mm256_add_epi64(v0_keep, cneg(vcw, T1[q])));
-      const TreeStep st =
-          tree_step(c, a, am, O[6 * q], O[6 * q + 1], O[6 * q + 3], O[6 * q + 4], &S0[q], &S1[q], T0[q], T1[q]);
-      store_cw(cw0 + cw_stride * i + 32 * q, st.cw);
-      store_cw(cw1 + cw_stride * i + 32 * q, st.cw);
-      store_values(vcw0 + vcw_stride * i + 2 * vb * q, vcw, vb);
-      store_values(vcw1 + vcw_stride * i + 2 * vb * q, vcw, vb);
-      T0[q] = st.t0;
-      T1[q] = st.t1;
-    }
-  };
-  for (int i = 0; i < levels; ++i) {
-    expand(0);
-    if (i > 0) step(1, i - 1);
-    expand(1);
-    step(0, i);
-  }
-  if (levels > 0) step(1, levels - 1);
+  DcfGenWalk w(c, g, bits, out_bits, beta, cw0, cw1, cw_stride, vcw0, vcw1, vcw_stride, vb);
+  run_pipelined(w, levels);
   g.store(c, s0, s1, t0, t1);
-  for (int j = 0; j < NY; ++j) _mm_storeu_si128(reinterpret_cast<__m128i*>(va + 2 * j), gather2(VA[j]));
+  for (int j = 0; j < NY; ++j) _mm_storeu_si128(reinterpret_cast<__m128i*>(va + 2 * j), gather2(w.VA[j]));
 }
 
 }  // namespace detail

@@ -2,15 +2,16 @@
 // AVX-512 (AMD Zen 3, Intel Alder Lake and later client cores): seeds, control bits and sums
 // of a group of keys stay in ymm registers (2 keys per register: one 128-bit lane each, a
 // value in the lane's low qword) for all levels, and each level's AES blocks of the whole
-// group are encrypted back to back (8 registers = 16 blocks in flight). The same algorithm as
+// group are encrypted together: two halves of 8 registers (16 blocks) in a software pipeline,
+// one half's correction issued between the other half's AES rounds. The same algorithm as
 // walk_vaes.cpp (the VAES-512 walks) and bit-identical to the generic walks of dpf.cpp /
 // dcf.cpp: DPF of Boyle-Gilboa-Ishai (CCS 2016), DCF of Boyle-Chandran-Gilboa-Gupta-Ishai-
 // Kumar-Rathee (EUROCRYPT 2021) and the one-bit DCF of docs/kernels.md sections 2-4.
 // Preconditions (checked by the callers in dpf.cpp / dcf.cpp): a full group of kDpfWalkKeys
-// (DPF) or kDcfWalkKeys (DCF) keys inside one key tile, 1 <= levels <= bits <= 64.
-// Constant time in the key bodies (seeds, control bits, correction words): they are only
-// combined with bitwise operations and VPBLENDVB selects; branches and addresses depend on
-// the public x, bits and levels only. Compiled with a function target attribute (no global
+// (DPF) or kDcfWalkKeys (DCF) keys inside one key tile, 0 <= levels <= bits <= 64.
+// Constant time in the key bodies (seeds, control bits, correction words, value CWs): they
+// are only combined with bitwise operations, additions and VPBLENDVB selects; branches and
+// addresses depend on the public x, bits, levels and value width only. Compiled with a function target attribute (no global
 // ISA flags), chosen at run time through fused_walks() when the AES path is vaes256.
 #include <immintrin.h>
 
@@ -121,22 +122,40 @@ FSS_VAES256 inline void prefetch_level(const uint8_t* p, size_t bytes) {
   for (size_t off = 0; off < bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T0);
 }
 
-}  // namespace
+// Runs a walk W over `levels` levels as two halves in a software pipeline: W::expand(h, i)
+// issues the AES of half h at level i, W::finish(h, i) applies level i's correction words to
+// it. One half's correction is issued between the other half's AES rounds, so the vector ALUs
+// work while the AES units are busy (each half alone is bound by the AES latency).
+template <class W>
+FSS_VAES256 inline void run_pipelined(W& w, int levels) {
+  for (int i = 0; i < levels; ++i) {
+    w.prefetch(i);
+    w.expand(0, i);
+    if (i > 0) w.finish(1, i - 1);
+    w.expand(1, i);
+    w.finish(0, i);
+  }
+  if (levels > 0) w.finish(1, levels - 1);
+}
 
-// Each walk runs its group as two halves of 8 AES registers in a software pipeline: the
-// correction of one half is issued between the AES rounds of the other half, so the vector
-// ALUs work while the AES units are busy.
-
-FSS_VAES256 void vaes256_dpf_walk(const AesKey& k, int bits, int levels, const uint8_t* roots, const uint8_t* cw,
-                                  size_t cw_stride, const uint64_t* x, uint64_t party, Block* s_out,
-                                  uint64_t* t_out) {
-  constexpr int NY = kDpfWalkKeys / 2, H = NY / 2;  // two halves of H registers (16 keys each)
-  const Consts c;
-  const RoundKeys K(k, c);
+// DPF Eval: per key one child per level, on x's side.
+struct DpfWalk {
+  static constexpr int NY = kDpfWalkKeys / 2, H = NY / 2;  // two halves of H registers (16 keys each)
+  const Consts& c;
+  const RoundKeys& K;
+  int bits;
+  const uint8_t* cw;
+  size_t cw_stride;
+  int levels;
   __m256i S[NY], X[NY], T[NY], D[NY], O[NY];
-  load_start<NY>(roots, x, party, c, S, X, T);
+
+  DpfWalk(const Consts& c_, const RoundKeys& K_, int bits_, const uint8_t* cw_, size_t cw_stride_, int levels_)
+      : c(c_), K(K_), bits(bits_), cw(cw_), cw_stride(cw_stride_), levels(levels_) {}
+  FSS_VAES256 void prefetch(int i) const {
+    if (i + kAhead < levels) prefetch_level(cw + cw_stride * static_cast<size_t>(i + kAhead), 32 * NY);
+  }
   // O = MMO of the half's children on x's side at level i (D: x's bit).
-  auto expand = [&](int h, int i) FSS_VAES256 {
+  FSS_VAES256 void expand(int h, int i) {
     const __m128i sh = _mm_cvtsi32_si128(bits - 1 - i);
     __m256i y[H], in[H];
     for (int j = 0; j < H; ++j) {
@@ -147,39 +166,44 @@ FSS_VAES256 void vaes256_dpf_walk(const AesKey& k, int bits, int levels, const u
     }
     aes_middle<H>(K, y);
     for (int j = 0; j < H; ++j) O[h * H + j] = _mm256_aesenclast_epi128(y[j], _mm256_xor_si256(K.rk[10], in[j]));
-  };
-  // The correction of the half's children by level i's CWs: new seeds and control bits.
-  auto correct_half = [&](int h, int i) FSS_VAES256 {
+  }
+  // Level i's correction of the half's children: new seeds and control bits.
+  FSS_VAES256 void finish(int h, int i) {
     const uint8_t* cwi = cw + cw_stride * static_cast<size_t>(i);
     for (int j = 0; j < H; ++j) {
       const int q = h * H + j;
       const __m256i C = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cwi + 32 * q));
       T[q] = lane_mask(correct(O[q], C, D[q], T[q], c, &S[q]), c);
     }
-  };
-  for (int i = 0; i < levels; ++i) {
-    if (i + kAhead < levels) prefetch_level(cw + cw_stride * static_cast<size_t>(i + kAhead), 32 * NY);
-    expand(0, i);
-    if (i > 0) correct_half(1, i - 1);
-    expand(1, i);
-    correct_half(0, i);
   }
-  if (levels > 0) correct_half(1, levels - 1);
-  store_end<NY>(S, T, c, s_out, t_out);
-}
+};
 
-FSS_VAES256 void vaes256_dcf_walk(const AesKey& k, int bits, int levels, const uint8_t* roots, const uint8_t* cw,
-                                  size_t cw_stride, const uint8_t* vcw, size_t vcw_stride, int vb,
-                                  const uint64_t* x, uint64_t party, Block* s_out, uint64_t* t_out,
-                                  uint64_t* acc_out) {
-  constexpr int NY = kDcfWalkKeys / 2, H = NY / 2;  // two halves of H registers (8 keys each)
-  const Consts c;
-  const RoundKeys K(k, c);
+// DCF (BCG) Eval: the child on x's side and the value block (tweak 2) per level.
+struct DcfWalk {
+  static constexpr int NY = kDcfWalkKeys / 2, H = NY / 2;  // two halves of H registers (8 keys each)
+  const Consts& c;
+  const RoundKeys& K;
+  int bits;
+  const uint8_t* cw;
+  size_t cw_stride;
+  const uint8_t* vcw;
+  size_t vcw_stride;
+  int vb;
+  int levels;
   __m256i S[NY], X[NY], T[NY], D[NY], A[NY], O[NY], V[NY];
-  load_start<NY>(roots, x, party, c, S, X, T);
-  for (int j = 0; j < NY; ++j) A[j] = c.zero;
-  // O = MMO of the child on x's side, V = MMO of the value block (tweak 2).
-  auto expand = [&](int h, int i) FSS_VAES256 {
+
+  DcfWalk(const Consts& c_, const RoundKeys& K_, int bits_, const uint8_t* cw_, size_t cw_stride_,
+          const uint8_t* vcw_, size_t vcw_stride_, int vb_, int levels_)
+      : c(c_), K(K_), bits(bits_), cw(cw_), cw_stride(cw_stride_), vcw(vcw_), vcw_stride(vcw_stride_), vb(vb_),
+        levels(levels_) {}
+
+  FSS_VAES256 void prefetch(int i) const {
+    if (i + kAhead < levels) {
+      prefetch_level(cw + cw_stride * static_cast<size_t>(i + kAhead), 32 * NY);
+      prefetch_level(vcw + vcw_stride * static_cast<size_t>(i + kAhead), static_cast<size_t>(2 * vb * NY));
+    }
+  }
+  FSS_VAES256 void expand(int h, int i) {
     const __m128i sh = _mm_cvtsi32_si128(bits - 1 - i);
     __m256i y[2 * H], in[H];
     for (int j = 0; j < H; ++j) {
@@ -195,8 +219,8 @@ FSS_VAES256 void vaes256_dcf_walk(const AesKey& k, int bits, int levels, const u
       O[q] = _mm256_aesenclast_epi128(y[2 * j], _mm256_xor_si256(K.rk[10], in[j]));
       V[q] = _mm256_aesenclast_epi128(y[2 * j + 1], _mm256_xor_si256(K.last2, S[q]));
     }
-  };
-  auto correct_half = [&](int h, int i) FSS_VAES256 {
+  }
+  FSS_VAES256 void finish(int h, int i) {
     const uint8_t* cwi = cw + cw_stride * static_cast<size_t>(i);
     const uint8_t* vci = vcw + vcw_stride * static_cast<size_t>(i);
     for (int j = 0; j < H; ++j) {
@@ -208,33 +232,28 @@ FSS_VAES256 void vaes256_dcf_walk(const AesKey& k, int bits, int levels, const u
       A[q] = _mm256_add_epi64(A[q], _mm256_add_epi64(pick, _mm256_and_si256(vc, T[q])));
       T[q] = lane_mask(correct(O[q], C, D[q], T[q], c, &S[q]), c);
     }
-  };
-  for (int i = 0; i < levels; ++i) {
-    if (i + kAhead < levels) {
-      prefetch_level(cw + cw_stride * static_cast<size_t>(i + kAhead), 32 * NY);
-      prefetch_level(vcw + vcw_stride * static_cast<size_t>(i + kAhead), static_cast<size_t>(2 * vb * NY));
-    }
-    expand(0, i);
-    if (i > 0) correct_half(1, i - 1);
-    expand(1, i);
-    correct_half(0, i);
   }
-  if (levels > 0) correct_half(1, levels - 1);
-  store_end<NY>(S, T, c, s_out, t_out);
-  store_acc<NY>(A, acc_out);
-}
+};
 
-FSS_VAES256 void vaes256_dcf1_walk(const AesKey& k, int bits, int levels, const uint8_t* roots, const uint8_t* cw,
-                                   size_t cw_stride, const uint64_t* x, uint64_t party, Block* s_out,
-                                   uint64_t* t_out, uint64_t* acc_out) {
-  constexpr int NY = kDcfWalkKeys / 2, H = NY / 2;  // two halves of H registers (8 keys each)
-  const Consts c;
-  const RoundKeys K(k, c);
+// One-bit DCF Eval: both children per level (tweaks 0 and 1); the right sibling's bit is
+// counted where x_i = 0.
+struct Dcf1Walk {
+  static constexpr int NY = kDcfWalkKeys / 2, H = NY / 2;  // two halves of H registers (8 keys each)
+  const Consts& c;
+  const RoundKeys& K;
+  int bits;
+  const uint8_t* cw;
+  size_t cw_stride;
+  int levels;
   __m256i S[NY], X[NY], T[NY], A[NY], OL[NY], OR[NY];
-  load_start<NY>(roots, x, party, c, S, X, T);
-  for (int j = 0; j < NY; ++j) A[j] = c.zero;
-  // OL, OR = MMO of both children (tweaks 0 and 1).
-  auto expand = [&](int h) FSS_VAES256 {
+
+  Dcf1Walk(const Consts& c_, const RoundKeys& K_, int bits_, const uint8_t* cw_, size_t cw_stride_, int levels_)
+      : c(c_), K(K_), bits(bits_), cw(cw_), cw_stride(cw_stride_), levels(levels_) {}
+
+  FSS_VAES256 void prefetch(int i) const {
+    if (i + kAhead < levels) prefetch_level(cw + cw_stride * static_cast<size_t>(i + kAhead), 32 * NY);
+  }
+  FSS_VAES256 void expand(int h, int) {
     __m256i y[2 * H];
     for (int j = 0; j < H; ++j) {
       y[2 * j] = _mm256_xor_si256(S[h * H + j], K.rk[0]);
@@ -246,32 +265,61 @@ FSS_VAES256 void vaes256_dcf1_walk(const AesKey& k, int bits, int levels, const 
       OL[q] = _mm256_aesenclast_epi128(y[2 * j], _mm256_xor_si256(K.rk[10], S[q]));
       OR[q] = _mm256_aesenclast_epi128(y[2 * j + 1], _mm256_xor_si256(K.last1, S[q]));
     }
-  };
-  auto correct_half = [&](int h, int i) FSS_VAES256 {
+  }
+  FSS_VAES256 void finish(int h, int i) {
     const __m128i sh = _mm_cvtsi32_si128(bits - 1 - i);
     const uint8_t* cwi = cw + cw_stride * static_cast<size_t>(i);
     for (int j = 0; j < H; ++j) {
       const int q = h * H + j;
       const __m256i d = _mm256_and_si256(_mm256_srl_epi64(X[q], sh), c.one_lo);
       const __m256i C = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cwi + 32 * q));
-      // Right sibling's control bit, counted where x_i = 0.
       const __m256i t_right =
           _mm256_and_si256(_mm256_xor_si256(OR[q], _mm256_and_si256(_mm256_srli_epi64(C, 1), T[q])), c.one_lo);
       A[q] = _mm256_xor_si256(A[q], _mm256_andnot_si256(d, t_right));
       const __m256i Od = _mm256_blendv_epi8(OL[q], OR[q], lane_mask(d, c));
       T[q] = lane_mask(correct(Od, C, d, T[q], c, &S[q]), c);
     }
-  };
-  for (int i = 0; i < levels; ++i) {
-    if (i + kAhead < levels) prefetch_level(cw + cw_stride * static_cast<size_t>(i + kAhead), 32 * NY);
-    expand(0);
-    if (i > 0) correct_half(1, i - 1);
-    expand(1);
-    correct_half(0, i);
   }
-  if (levels > 0) correct_half(1, levels - 1);
-  store_end<NY>(S, T, c, s_out, t_out);
-  store_acc<NY>(A, acc_out);
+};
+
+}  // namespace
+
+FSS_VAES256 void vaes256_dpf_walk(const AesKey& k, int bits, int levels, const uint8_t* roots, const uint8_t* cw,
+                                  size_t cw_stride, const uint64_t* x, uint64_t party, Block* s_out,
+                                  uint64_t* t_out) {
+  const Consts c;
+  const RoundKeys K(k, c);
+  DpfWalk w(c, K, bits, cw, cw_stride, levels);
+  load_start<DpfWalk::NY>(roots, x, party, c, w.S, w.X, w.T);
+  run_pipelined(w, levels);
+  store_end<DpfWalk::NY>(w.S, w.T, c, s_out, t_out);
+}
+
+FSS_VAES256 void vaes256_dcf_walk(const AesKey& k, int bits, int levels, const uint8_t* roots, const uint8_t* cw,
+                                  size_t cw_stride, const uint8_t* vcw, size_t vcw_stride, int vb,
+                                  const uint64_t* x, uint64_t party, Block* s_out, uint64_t* t_out,
+                                  uint64_t* acc_out) {
+  const Consts c;
+  const RoundKeys K(k, c);
+  DcfWalk w(c, K, bits, cw, cw_stride, vcw, vcw_stride, vb, levels);
+  load_start<DcfWalk::NY>(roots, x, party, c, w.S, w.X, w.T);
+  for (int j = 0; j < DcfWalk::NY; ++j) w.A[j] = c.zero;
+  run_pipelined(w, levels);
+  store_end<DcfWalk::NY>(w.S, w.T, c, s_out, t_out);
+  store_acc<DcfWalk::NY>(w.A, acc_out);
+}
+
+FSS_VAES256 void vaes256_dcf1_walk(const AesKey& k, int bits, int levels, const uint8_t* roots, const uint8_t* cw,
+                                   size_t cw_stride, const uint64_t* x, uint64_t party, Block* s_out,
+                                   uint64_t* t_out, uint64_t* acc_out) {
+  const Consts c;
+  const RoundKeys K(k, c);
+  Dcf1Walk w(c, K, bits, cw, cw_stride, levels);
+  load_start<Dcf1Walk::NY>(roots, x, party, c, w.S, w.X, w.T);
+  for (int j = 0; j < Dcf1Walk::NY; ++j) w.A[j] = c.zero;
+  run_pipelined(w, levels);
+  store_end<Dcf1Walk::NY>(w.S, w.T, c, s_out, t_out);
+  store_acc<Dcf1Walk::NY>(w.A, acc_out);
 }
 
 }  // namespace detail
