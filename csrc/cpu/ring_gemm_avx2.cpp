@@ -107,8 +107,10 @@ template <int MR>
 FSS_AVX2_GEMM __attribute__((noinline)) void kernel(size_t kc, const uint64_t* __restrict a, size_t lda,
                                                     const uint32_t* __restrict bp, uint64_t* c, size_t ldc, size_t nr,
                                                     bool accumulate) {
-  const uint32_t* ap = reinterpret_cast<const uint32_t*>(a);  // uint64 x = (x_lo, x_hi) on x86
-  const size_t lda32 = 2 * lda;
+  // The 32-bit halves of a uint64 x are at byte offsets 0 (x_lo) and 4 (x_hi) on x86; they are
+  // read with _mm_loadu_si32, which may alias any type.
+  const char* ap = reinterpret_cast<const char*>(a);
+  const size_t lda_bytes = lda * sizeof(uint64_t);
   __m256i l0[MR], l1[MR], x[MR];
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) l0[i] = l1[i] = x[i] = _mm256_setzero_si256();
@@ -116,14 +118,14 @@ FSS_AVX2_GEMM __attribute__((noinline)) void kernel(size_t kc, const uint64_t* _
     const __m256i v0 = load(bp), v1 = load(bp + NR), v0s = _mm256_srli_epi64(v0, 32);
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
-      const __m256i lo = _mm256_set1_epi32(static_cast<int>(ap[i * lda32]));
-      const __m256i hi = _mm256_set1_epi32(static_cast<int>(ap[i * lda32 + 1]));
+      const __m256i lo = _mm256_broadcastd_epi32(_mm_loadu_si32(ap + i * lda_bytes));
+      const __m256i hi = _mm256_broadcastd_epi32(_mm_loadu_si32(ap + i * lda_bytes + 4));
       l0[i] = _mm256_add_epi64(l0[i], _mm256_mul_epu32(lo, v0));
       l1[i] = _mm256_add_epi64(l1[i], _mm256_mul_epu32(lo, v0s));
       x[i] = _mm256_add_epi32(x[i], _mm256_mullo_epi32(hi, v0));
       x[i] = _mm256_add_epi32(x[i], _mm256_mullo_epi32(lo, v1));
     }
-    ap += 2;
+    ap += sizeof(uint64_t);
     bp += 2 * NR;
   }
   const __m256i hi_mask = _mm256_set1_epi64x(static_cast<long long>(0xFFFFFFFF00000000ull));
