@@ -1,5 +1,22 @@
-"""Input generators and reconstruction shared by the DPF and DCF tests."""
+"""Input generators and reconstruction shared by the DPF and DCF tests, and what the GPU tests
+need to know about the machine (tests/ is on sys.path for every test folder: tests/conftest.py)."""
 import numpy as np
+
+import fsskernels as fk
+
+# whether fsskernels sees a CUDA GPU, and torch with CUDA (None without either: GPU tests skip)
+HAVE_GPU = "cuda" in fk.available_backends()
+
+
+def _torch_cuda():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch if torch.cuda.is_available() else None
+
+
+TORCH = _torch_cuda() if HAVE_GPU else None
 
 
 def mask(m: int) -> np.uint64:

@@ -19,6 +19,7 @@ import pytest
 
 import fsskernels as fk
 from fsskernels import _C
+from kernel_helpers import HAVE_GPU, TORCH
 
 try:
     from fsskernels import _C_cuda as M
@@ -26,15 +27,6 @@ except ImportError:  # not built
     M = None
 
 needs_module = pytest.mark.skipif(M is None, reason="CUDA module _C_cuda was not built")
-HAVE_GPU = "cuda" in fk.available_backends()
-
-
-def _torch_cuda():
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch if torch.cuda.is_available() else None
 
 
 def _cupy():
@@ -48,7 +40,6 @@ def _cupy():
         return None
 
 
-TORCH = _torch_cuda() if HAVE_GPU else None
 CUPY = _cupy() if HAVE_GPU else None
 needs_gpu = pytest.mark.skipif(not HAVE_GPU or (TORCH is None and CUPY is None),
                                reason="no CUDA GPU (or neither torch with CUDA nor CuPy)")

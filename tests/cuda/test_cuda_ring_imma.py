@@ -24,7 +24,7 @@ except ImportError:  # not built
     M = None
 
 needs_module = pytest.mark.skipif(M is None, reason="CUDA module _C_cuda was not built")
-from cuda_helpers import HAVE_GPU, TORCH  # noqa: E402
+from kernel_helpers import HAVE_GPU, TORCH  # noqa: E402
 U64 = np.uint64
 MASK = (1 << 64) - 1
 

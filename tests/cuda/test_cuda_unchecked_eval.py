@@ -9,7 +9,7 @@ import pytest
 
 import fsskernels as fk
 
-from cuda_helpers import HAVE_GPU, TORCH  # noqa: E402
+from kernel_helpers import HAVE_GPU, TORCH  # noqa: E402
 
 
 @pytest.mark.skipif(not HAVE_GPU or TORCH is None, reason="no CUDA GPU (or torch without CUDA)")
