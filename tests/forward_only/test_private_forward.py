@@ -21,6 +21,14 @@ pytest.importorskip("transformers")
 BOUND = {"softmax": 2e-2, "rfa": 3e-2}
 
 
+def _party_inputs(fo, cfg, sd, ids, mask):
+    """Both parties' inputs for one layer and 3 examples: the client's tokens, the server's weights."""
+    inp = [session.PartyInputs(fo, cfg, 1, 3, 0, ids.shape[1]) for _ in range(2)]
+    inp[0].train_ids, inp[0].train_mask = ids, mask
+    inp[1].state_dict = sd
+    return inp
+
+
 @pytest.mark.parametrize("attention", ["softmax", "rfa"])
 def test_private_population_forward_equals_plaintext(attention):
     cfg, sd = tiny_model()
@@ -29,9 +37,7 @@ def test_private_population_forward_equals_plaintext(attention):
     K = 2
     Z = torch.randn(K, fo.z_dim, generator=gen(5), dtype=torch.float64)
     proj = PromptProjection(fo.z_dim, fo.prompt_len, cfg.hidden_size, fo.seed)
-    inp = [session.PartyInputs(fo, cfg, 1, 3, 0, ids.shape[1]) for _ in range(2)]
-    inp[0].train_ids, inp[0].train_mask = ids, mask
-    inp[1].state_dict = sd
+    inp = _party_inputs(fo, cfg, sd, ids, mask)
 
     def prog(s):
         i = inp[s.party]
@@ -117,9 +123,7 @@ def test_candidates_private_equals_plaintext(target, attention):
     ids, mask, labels = tiny_task(3)
     K = 3
     Z = torch.randn(K, fo.z_dim, generator=gen(6), dtype=torch.float64)
-    inp = [session.PartyInputs(fo, cfg, 1, 3, 0, ids.shape[1]) for _ in range(2)]
-    inp[0].train_ids, inp[0].train_mask = ids, mask
-    inp[1].state_dict = sd
+    inp = _party_inputs(fo, cfg, sd, ids, mask)
 
     def prog(s):
         i = inp[s.party]
