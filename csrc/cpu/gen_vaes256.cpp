@@ -98,10 +98,16 @@ FSS_VAES256 inline TreeStep tree_step(const Ctx& c, __m256i a, __m256i am, __m25
 FSS_VAES256 inline void store_values(uint8_t* p, __m256i v, int vb) {  // low qwords of v as 2 values of vb bytes
   const __m128i q = gather2(v);
   switch (vb) {
-    case 1: { const uint16_t w = static_cast<uint16_t>(_mm_cvtsi128_si32(_mm_shuffle_epi8(q, _mm_cvtsi32_si128(0x0800))));
-              __builtin_memcpy(p, &w, 2); break; }
-    case 2: { const uint32_t w = static_cast<uint32_t>(_mm_cvtsi128_si32(_mm_shuffle_epi8(q, _mm_cvtsi32_si128(0x09080100))));
-              __builtin_memcpy(p, &w, 4); break; }
+    case 1: {  // bytes 0 and 8 of q
+      const uint16_t w = static_cast<uint16_t>(_mm_cvtsi128_si32(_mm_shuffle_epi8(q, _mm_cvtsi32_si128(0x0800))));
+      __builtin_memcpy(p, &w, 2);
+      break;
+    }
+    case 2: {  // bytes 0-1 and 8-9 of q
+      const uint32_t w = static_cast<uint32_t>(_mm_cvtsi128_si32(_mm_shuffle_epi8(q, _mm_cvtsi32_si128(0x09080100))));
+      __builtin_memcpy(p, &w, 4);
+      break;
+    }
     case 4: _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_shuffle_epi32(q, _MM_SHUFFLE(3, 1, 2, 0))); break;
     default: _mm_storeu_si128(reinterpret_cast<__m128i*>(p), q); break;
   }

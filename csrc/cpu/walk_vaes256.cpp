@@ -11,8 +11,9 @@
 // (DPF) or kDcfWalkKeys (DCF) keys inside one key tile, 0 <= levels <= bits <= 64.
 // Constant time in the key bodies (seeds, control bits, correction words, value CWs): they
 // are only combined with bitwise operations, additions and VPBLENDVB selects; branches and
-// addresses depend on the public x, bits, levels and value width only. Compiled with a function target attribute (no global
-// ISA flags), chosen at run time through fused_walks() when the AES path is vaes256.
+// addresses depend on the public x, bits, levels and value width only. Compiled with a
+// function target attribute (no global ISA flags), chosen at run time through fused_walks()
+// when the AES path is vaes256.
 #include <immintrin.h>
 
 #include "walk_internal.h"
@@ -83,7 +84,12 @@ FSS_VAES256 inline __m256i load_values(const uint8_t* p, int vb) {  // 2 values 
   __m128i v;
   switch (vb) {
     case 1: { uint16_t w; __builtin_memcpy(&w, p, 2); v = _mm_cvtepu8_epi64(_mm_cvtsi32_si128(w)); break; }
-    case 2: { uint32_t w; __builtin_memcpy(&w, p, 4); v = _mm_cvtepu16_epi64(_mm_cvtsi32_si128(static_cast<int>(w))); break; }
+    case 2: {
+      uint32_t w;
+      __builtin_memcpy(&w, p, 4);
+      v = _mm_cvtepu16_epi64(_mm_cvtsi32_si128(static_cast<int>(w)));
+      break;
+    }
     case 4: v = _mm_cvtepu32_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))); break;
     default: v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); break;
   }
