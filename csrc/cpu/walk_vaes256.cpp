@@ -51,24 +51,26 @@ struct RoundKeys {
   }
 };
 
-// AES rounds 1..9 on NB registers in place, rounds interleaved across registers.
-template <int NB>
-FSS_VAES256 inline void aes_middle(const RoundKeys& K, __m256i* y) {
-  for (int r = 1; r < 10; ++r)
-    for (int j = 0; j < NB; ++j) y[j] = _mm256_aesenc_epi128(y[j], K.rk[r]);
-}
-
 // Control bit (low qword, 0/1) to a full-lane mask.
 FSS_VAES256 inline __m256i lane_mask(const __m256i& tbit, const Consts& c) {
   const __m256i m = _mm256_sub_epi64(c.zero, tbit);
   return _mm256_unpacklo_epi64(m, m);
 }
 
-// The standard correction of a child block O by CW under mask T; returns the new bit (low qword).
+// Bit 0 of each lane -> whole 128-bit lane of ones/zeros (other bits ignored): the bit to
+// the sign of dword 0, spread over the dword, then dword 0 copied over the lane.
+FSS_VAES256 inline __m256i bit0_mask(__m256i v) {
+  return _mm256_shuffle_epi32(_mm256_srai_epi32(_mm256_slli_epi32(v, 31), 31), 0);
+}
+
+// The standard correction of the child block O (direction D, 0/1 in the low qword) by the CW
+// C under the control-bit lane mask T: sets the new seed, returns the new control-bit lane
+// mask. C & T shifted right by D has t_CW_D in bit 0 (T keeps bit 0 set when shifted by 1).
 FSS_VAES256 inline __m256i correct(const __m256i& O, const __m256i& C, const __m256i& D, const __m256i& T,
                                    const Consts& c, __m256i* s_new) {
-  *s_new = _mm256_and_si256(_mm256_xor_si256(O, _mm256_and_si256(C, T)), c.clear2);
-  return _mm256_and_si256(_mm256_xor_si256(O, _mm256_and_si256(_mm256_srlv_epi64(C, D), T)), c.one_lo);
+  const __m256i CT = _mm256_and_si256(C, T);
+  *s_new = _mm256_and_si256(_mm256_xor_si256(O, CT), c.clear2);
+  return bit0_mask(_mm256_xor_si256(O, _mm256_srlv_epi64(CT, D)));
 }
 
 // Two 64-bit words (v0, v1) to the low qwords of the two lanes: (v0, 0, v1, 0).
@@ -128,25 +130,45 @@ FSS_VAES256 inline void prefetch_level(const uint8_t* p, size_t bytes) {
   for (size_t off = 0; off < bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T0);
 }
 
-// Runs a walk W over `levels` levels as two halves in a software pipeline: W::expand(h, i)
-// issues the AES of half h at level i, W::finish(h, i) applies level i's correction words to
-// it. One half's correction is issued between the other half's AES rounds, so the vector ALUs
-// work while the AES units are busy (each half alone is bound by the AES latency).
+// Runs a walk W over `levels` levels as two halves in a software pipeline. Each half alone
+// cannot keep the AES units busy across a level (its next AES depends on its correction), and
+// the out-of-order window is too small to overlap whole phases, so the overlap is written out:
+// while half h's AES rounds run, the correction of the other half (previous AES) is issued
+// one register at a time between the rounds. W::begin(h, i, y) starts half h's blocks of
+// level i (y ^= rk[0]), W::end(h, y) finishes them (last round + MMO feed-forward),
+// W::finish_one(h, i, j) applies level i's correction words to register j of half h.
+template <class W>
+FSS_VAES256 inline void aes_with_finish(W& w, int h, int i, int fh, int fi) {
+  __m256i y[W::NB];
+  w.begin(h, i, y);
+#pragma GCC unroll 16
+  for (int r = 1; r < 10; ++r) {
+#pragma GCC unroll 16
+    for (int j = 0; j < W::NB; ++j) y[j] = _mm256_aesenc_epi128(y[j], w.K.rk[r]);
+    if (fi >= 0) {
+#pragma GCC unroll 16
+      for (int j = 0; j < W::H; ++j)
+        if (1 + j * 8 / W::H == r) w.finish_one(fh, fi, j);  // spread over rounds 1..8
+    }
+  }
+  w.end(h, y);
+}
+
 template <class W>
 FSS_VAES256 inline void run_pipelined(W& w, int levels) {
   for (int i = 0; i < levels; ++i) {
     w.prefetch(i);
-    w.expand(0, i);
-    if (i > 0) w.finish(1, i - 1);
-    w.expand(1, i);
-    w.finish(0, i);
+    aes_with_finish(w, 0, i, 1, i - 1);  // fi = -1 at the first level: nothing to finish
+    aes_with_finish(w, 1, i, 0, i);
   }
-  if (levels > 0) w.finish(1, levels - 1);
+  if (levels > 0)
+    for (int j = 0; j < W::H; ++j) w.finish_one(1, levels - 1, j);
 }
 
 // DPF Eval: per key one child per level, on x's side.
 struct DpfWalk {
   static constexpr int NY = kDpfWalkKeys / 2, H = NY / 2;  // two halves of H registers (16 keys each)
+  static constexpr int NB = H;                              // AES registers per half
   const Consts& c;
   const RoundKeys& K;
   int bits;
@@ -160,33 +182,34 @@ struct DpfWalk {
   FSS_VAES256 void prefetch(int i) const {
     if (i + kAhead < levels) prefetch_level(cw + cw_stride * static_cast<size_t>(i + kAhead), 32 * NY);
   }
-  // O = MMO of the half's children on x's side at level i (D: x's bit).
-  FSS_VAES256 void expand(int h, int i) {
+  // The half's children on x's side at level i (D: x's bit); O gets their MMO.
+  FSS_VAES256 void begin(int h, int i, __m256i* y) {
     const __m128i sh = _mm_cvtsi32_si128(bits - 1 - i);
-    __m256i y[H], in[H];
     for (int j = 0; j < H; ++j) {
       const int q = h * H + j;
       D[q] = _mm256_and_si256(_mm256_srl_epi64(X[q], sh), c.one_lo);
-      in[j] = _mm256_xor_si256(S[q], D[q]);
-      y[j] = _mm256_xor_si256(in[j], K.rk[0]);
+      y[j] = _mm256_xor_si256(_mm256_xor_si256(S[q], D[q]), K.rk[0]);
     }
-    aes_middle<H>(K, y);
-    for (int j = 0; j < H; ++j) O[h * H + j] = _mm256_aesenclast_epi128(y[j], _mm256_xor_si256(K.rk[10], in[j]));
   }
-  // Level i's correction of the half's children: new seeds and control bits.
-  FSS_VAES256 void finish(int h, int i) {
-    const uint8_t* cwi = cw + cw_stride * static_cast<size_t>(i);
+  FSS_VAES256 void end(int h, const __m256i* y) {
     for (int j = 0; j < H; ++j) {
       const int q = h * H + j;
-      const __m256i C = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cwi + 32 * q));
-      T[q] = lane_mask(correct(O[q], C, D[q], T[q], c, &S[q]), c);
+      O[q] = _mm256_aesenclast_epi128(y[j], _mm256_xor_si256(K.rk[10], _mm256_xor_si256(S[q], D[q])));
     }
+  }
+  // Level i's correction of register j of the half: new seeds and control bits.
+  FSS_VAES256 void finish_one(int h, int i, int j) {
+    const int q = h * H + j;
+    const uint8_t* cwi = cw + cw_stride * static_cast<size_t>(i);
+    const __m256i C = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cwi + 32 * q));
+    T[q] = correct(O[q], C, D[q], T[q], c, &S[q]);
   }
 };
 
 // DCF (BCG) Eval: the child on x's side and the value block (tweak 2) per level.
 struct DcfWalk {
   static constexpr int NY = kDcfWalkKeys / 2, H = NY / 2;  // two halves of H registers (8 keys each)
+  static constexpr int NB = 2 * H;                          // AES registers per half
   const Consts& c;
   const RoundKeys& K;
   int bits;
@@ -202,42 +225,38 @@ struct DcfWalk {
           const uint8_t* vcw_, size_t vcw_stride_, int vb_, int levels_)
       : c(c_), K(K_), bits(bits_), cw(cw_), cw_stride(cw_stride_), vcw(vcw_), vcw_stride(vcw_stride_), vb(vb_),
         levels(levels_) {}
-
   FSS_VAES256 void prefetch(int i) const {
     if (i + kAhead < levels) {
       prefetch_level(cw + cw_stride * static_cast<size_t>(i + kAhead), 32 * NY);
       prefetch_level(vcw + vcw_stride * static_cast<size_t>(i + kAhead), static_cast<size_t>(2 * vb * NY));
     }
   }
-  FSS_VAES256 void expand(int h, int i) {
+  // y[2j]: the child on x's side (O), y[2j + 1]: the value block (V).
+  FSS_VAES256 void begin(int h, int i, __m256i* y) {
     const __m128i sh = _mm_cvtsi32_si128(bits - 1 - i);
-    __m256i y[2 * H], in[H];
     for (int j = 0; j < H; ++j) {
       const int q = h * H + j;
       D[q] = _mm256_and_si256(_mm256_srl_epi64(X[q], sh), c.one_lo);
-      in[j] = _mm256_xor_si256(S[q], D[q]);
-      y[2 * j] = _mm256_xor_si256(in[j], K.rk[0]);
+      y[2 * j] = _mm256_xor_si256(_mm256_xor_si256(S[q], D[q]), K.rk[0]);
       y[2 * j + 1] = _mm256_xor_si256(S[q], K.first2);
     }
-    aes_middle<2 * H>(K, y);
+  }
+  FSS_VAES256 void end(int h, const __m256i* y) {
     for (int j = 0; j < H; ++j) {
       const int q = h * H + j;
-      O[q] = _mm256_aesenclast_epi128(y[2 * j], _mm256_xor_si256(K.rk[10], in[j]));
+      O[q] = _mm256_aesenclast_epi128(y[2 * j], _mm256_xor_si256(K.rk[10], _mm256_xor_si256(S[q], D[q])));
       V[q] = _mm256_aesenclast_epi128(y[2 * j + 1], _mm256_xor_si256(K.last2, S[q]));
     }
   }
-  FSS_VAES256 void finish(int h, int i) {
+  FSS_VAES256 void finish_one(int h, int i, int j) {
+    const int q = h * H + j;
     const uint8_t* cwi = cw + cw_stride * static_cast<size_t>(i);
-    const uint8_t* vci = vcw + vcw_stride * static_cast<size_t>(i);
-    for (int j = 0; j < H; ++j) {
-      const int q = h * H + j;
-      const __m256i C = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cwi + 32 * q));
-      // x_i = 1: the high qword of the value block (moved down), else the low one.
-      const __m256i pick = _mm256_blendv_epi8(V[q], _mm256_unpackhi_epi64(V[q], V[q]), lane_mask(D[q], c));
-      const __m256i vc = load_values(vci + 2 * vb * q, vb);
-      A[q] = _mm256_add_epi64(A[q], _mm256_add_epi64(pick, _mm256_and_si256(vc, T[q])));
-      T[q] = lane_mask(correct(O[q], C, D[q], T[q], c, &S[q]), c);
-    }
+    const __m256i C = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cwi + 32 * q));
+    // x_i = 1: the high qword of the value block (moved down), else the low one.
+    const __m256i pick = _mm256_blendv_epi8(V[q], _mm256_unpackhi_epi64(V[q], V[q]), lane_mask(D[q], c));
+    const __m256i vc = load_values(vcw + vcw_stride * static_cast<size_t>(i) + 2 * vb * q, vb);
+    A[q] = _mm256_add_epi64(A[q], _mm256_add_epi64(pick, _mm256_and_si256(vc, T[q])));
+    T[q] = correct(O[q], C, D[q], T[q], c, &S[q]);
   }
 };
 
@@ -245,6 +264,7 @@ struct DcfWalk {
 // counted where x_i = 0.
 struct Dcf1Walk {
   static constexpr int NY = kDcfWalkKeys / 2, H = NY / 2;  // two halves of H registers (8 keys each)
+  static constexpr int NB = 2 * H;                          // AES registers per half
   const Consts& c;
   const RoundKeys& K;
   int bits;
@@ -255,36 +275,38 @@ struct Dcf1Walk {
 
   Dcf1Walk(const Consts& c_, const RoundKeys& K_, int bits_, const uint8_t* cw_, size_t cw_stride_, int levels_)
       : c(c_), K(K_), bits(bits_), cw(cw_), cw_stride(cw_stride_), levels(levels_) {}
-
   FSS_VAES256 void prefetch(int i) const {
     if (i + kAhead < levels) prefetch_level(cw + cw_stride * static_cast<size_t>(i + kAhead), 32 * NY);
   }
-  FSS_VAES256 void expand(int h, int) {
-    __m256i y[2 * H];
+  // y[2j]: the left child (OL), y[2j + 1]: the right child (OR).
+  FSS_VAES256 void begin(int h, int, __m256i* y) {
     for (int j = 0; j < H; ++j) {
       y[2 * j] = _mm256_xor_si256(S[h * H + j], K.rk[0]);
       y[2 * j + 1] = _mm256_xor_si256(S[h * H + j], K.first1);
     }
-    aes_middle<2 * H>(K, y);
+  }
+  FSS_VAES256 void end(int h, const __m256i* y) {
     for (int j = 0; j < H; ++j) {
       const int q = h * H + j;
       OL[q] = _mm256_aesenclast_epi128(y[2 * j], _mm256_xor_si256(K.rk[10], S[q]));
       OR[q] = _mm256_aesenclast_epi128(y[2 * j + 1], _mm256_xor_si256(K.last1, S[q]));
     }
   }
-  FSS_VAES256 void finish(int h, int i) {
-    const __m128i sh = _mm_cvtsi32_si128(bits - 1 - i);
+  FSS_VAES256 void finish_one(int h, int i, int j) {
+    const int q = h * H + j;
+    const __m256i d = _mm256_and_si256(_mm256_srl_epi64(X[q], _mm_cvtsi32_si128(bits - 1 - i)), c.one_lo);
+    const __m256i dm = lane_mask(d, c);
     const uint8_t* cwi = cw + cw_stride * static_cast<size_t>(i);
-    for (int j = 0; j < H; ++j) {
-      const int q = h * H + j;
-      const __m256i d = _mm256_and_si256(_mm256_srl_epi64(X[q], sh), c.one_lo);
-      const __m256i C = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cwi + 32 * q));
-      const __m256i t_right =
-          _mm256_and_si256(_mm256_xor_si256(OR[q], _mm256_and_si256(_mm256_srli_epi64(C, 1), T[q])), c.one_lo);
-      A[q] = _mm256_xor_si256(A[q], _mm256_andnot_si256(d, t_right));
-      const __m256i Od = _mm256_blendv_epi8(OL[q], OR[q], lane_mask(d, c));
-      T[q] = lane_mask(correct(Od, C, d, T[q], c, &S[q]), c);
-    }
+    const __m256i C = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cwi + 32 * q));
+    const __m256i CT = _mm256_and_si256(C, T[q]);
+    // Bit 0: the right child's corrected control bit (t_CW_1 is bit 1 of C; T keeps bit 0
+    // set when shifted by 1), counted where x_i = 0. A's other bits are dropped at the end.
+    const __m256i right = _mm256_xor_si256(OR[q], _mm256_srli_epi64(CT, 1));
+    A[q] = _mm256_xor_si256(A[q], _mm256_andnot_si256(d, right));
+    // The child on x's side: bit 0 of P is the left child's new bit, of `right` the right's.
+    const __m256i P = _mm256_xor_si256(_mm256_blendv_epi8(OL[q], OR[q], dm), CT);
+    S[q] = _mm256_and_si256(P, c.clear2);
+    T[q] = bit0_mask(_mm256_blendv_epi8(P, right, dm));
   }
 };
 
@@ -325,6 +347,7 @@ FSS_VAES256 void vaes256_dcf1_walk(const AesKey& k, int bits, int levels, const 
   for (int j = 0; j < Dcf1Walk::NY; ++j) w.A[j] = c.zero;
   run_pipelined(w, levels);
   store_end<Dcf1Walk::NY>(w.S, w.T, c, s_out, t_out);
+  for (int j = 0; j < Dcf1Walk::NY; ++j) w.A[j] = _mm256_and_si256(w.A[j], c.one_lo);
   store_acc<Dcf1Walk::NY>(w.A, acc_out);
 }
 
