@@ -86,15 +86,12 @@ FSS_VAES256 inline TreeStep tree_step(const Ctx& c, __m256i a, __m256i am, __m25
   const __m256i tcw1 = _mm256_and_si256(_mm256_xor_si256(x1, a), c.one_lo);
   TreeStep r;
   r.cw = _mm256_or_si256(scw, _mm256_or_si256(tcw0, _mm256_slli_epi64(tcw1, 1)));
-  // The kept child corrected by (sCW | tCW_keep) where t_b = 1: its low bit is the new t_b,
-  // the rest (low 2 bits cleared) the new seed.
-  const __m256i keep_cw = _mm256_or_si256(scw, sel(am, tcw1, tcw0));
-  const __m256i k0 = _mm256_xor_si256(sel(am, o01, o00), _mm256_and_si256(keep_cw, t0m));
-  const __m256i k1 = _mm256_xor_si256(sel(am, o11, o10), _mm256_and_si256(keep_cw, t1m));
-  *s0 = _mm256_and_si256(k0, c.clear2);
-  *s1 = _mm256_and_si256(k1, c.clear2);
-  r.t0 = bit0_mask(k0);
-  r.t1 = bit0_mask(k1);
+  const __m256i tcw_keep = sel(am, tcw1, tcw0);
+  const __m256i k0 = sel(am, o01, o00), k1 = sel(am, o11, o10);
+  *s0 = _mm256_xor_si256(_mm256_and_si256(k0, c.clear2), _mm256_and_si256(scw, t0m));
+  *s1 = _mm256_xor_si256(_mm256_and_si256(k1, c.clear2), _mm256_and_si256(scw, t1m));
+  r.t0 = bit0_mask(_mm256_xor_si256(k0, _mm256_and_si256(t0m, tcw_keep)));
+  r.t1 = bit0_mask(_mm256_xor_si256(k1, _mm256_and_si256(t1m, tcw_keep)));
   return r;
 }
 
