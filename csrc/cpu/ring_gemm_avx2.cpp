@@ -10,7 +10,7 @@
 // mod 2^32 and only those bits are used. Per 8 multiply-adds: 2 vpmuludq + 2 vpmulld + 4 adds.
 //
 // Two drivers, both exact for every m, k, n >= 1 and any row strides (the caller checks
-// sizes and overlap; this file throws only std::bad_alloc, from its packing buffer):
+// sizes and overlap; this file throws only std::bad_alloc, from its packing buffers):
 //  * m > DIRECT_M: GotoBLAS-style loops jc / pc / ic / jr / ir with 3 x 8 register tiles
 //    (9 accumulators; 4 rows spill on GCC 12 and ran slower). B is packed per KC x NC block
 //    into 8-column panels; per k a panel holds two ymm of uint32: V0 = b_lo of columns
@@ -21,7 +21,9 @@
 //    a_hi are 32-bit broadcasts straight from the uint64 in A (x86 is little-endian).
 //  * m <= DIRECT_M: B read in place (see gemm_direct).
 // Measured on AMD EPYC (Zen 3, one thread): the 3 x 8 kernel runs ~4.1 multiply-adds per TSC
-// tick from L1, at the two vector multiply pipes' bound (0.5 multiplies per multiply-add).
+// tick from L1, i.e. ~2 (multiply + add) pairs per tick, the rate a micro-benchmark of
+// independent vpmuludq/vpmulld + add pairs reached on that core; going faster would need
+// fewer multiplies per product.
 // The packing buffers are thread_local, owned by this file, and only grow.
 //
 // ISA: every function that executes AVX2 carries the target attribute, so the file is right
