@@ -135,7 +135,7 @@ FSS_VAES256 inline void prefetch_level(const uint8_t* p, size_t bytes) {
 // the out-of-order window is too small to overlap whole phases, so the overlap is written out:
 // while half h's AES rounds run, the correction of the other half (previous AES) is issued
 // one register at a time between the rounds. W::begin(h, i, y) starts half h's blocks of
-// level i (y ^= rk[0]), W::end(h, y) finishes them (last round + MMO feed-forward),
+// level i (y = in ^ rk[0]), W::end(h, y) finishes them (last round with the MMO feed-forward),
 // W::finish_one(h, i, j) applies level i's correction words to register j of half h.
 template <class W>
 FSS_VAES256 inline void aes_with_finish(W& w, int h, int i, int fh, int fi) {
