@@ -33,9 +33,10 @@ void dcf_gen_bcg(const GenArgs& a, const KeyLayout& lay, TileDigests& dig) {
         uint64_t beta[kGroup];
         for (int g = 0; g < n; ++g) beta[g] = (a.beta_scalar ? a.beta[0] : a.beta[base + g]) & mm;
         for (int g = 0; g < n; g += kGenWalkKeys)
-          fw->dcf_gen(fixed_key(), a.bits, n_lv, m, a.alpha + base + g, beta + g, s0 + g, s1 + g, t0 + g,
-                            t1 + g, va + g, p0.cw + 16 * g, p1.cw + 16 * g, p0.cw_stride, p0.vcw + vb * g,
-                            p1.vcw + vb * g, p0.vcw_stride, vb);
+          fw->dcf_gen(fixed_key(), a.bits, n_lv, m, a.alpha + base + g, beta + g, s0 + g, s1 + g, t0 + g, t1 + g,
+                      va + g, p0.cw + 16 * g, p1.cw + 16 * g, p0.cw_stride, p0.vcw + vb * g, p1.vcw + vb * g,
+                      p0.vcw_stride, vb);
+        wipe(beta);  // the group's copy of the secret beta
       } else {
       for (int i = 0; i < n_lv; ++i) {
         for (int g = 0; g < n; ++g) {

@@ -15,8 +15,8 @@ void dpf_gen_tree(int bits, int levels, int n, const uint64_t* alpha, Block* s0,
   const FusedWalks* fw = fused_walks();
   if (fw && n % kGenWalkKeys == 0) {
     for (int g = 0; g < n; g += kGenWalkKeys)
-      fw->dpf_gen(fixed_key(), bits, levels, alpha + g, s0 + g, s1 + g, t0 + g, t1 + g, cw0 + 16 * g,
-                        cw1 + 16 * g, stride);
+      fw->dpf_gen(fixed_key(), bits, levels, alpha + g, s0 + g, s1 + g, t0 + g, t1 + g, cw0 + 16 * g, cw1 + 16 * g,
+                  stride);
     return;
   }
   Block in[4 * kGroup], out[4 * kGroup];

@@ -15,6 +15,7 @@
 // ISA flags), chosen at run time through fused_walks() when the AES path is vaes256.
 #include <immintrin.h>
 
+#include "fsskernels/zeroize.h"
 #include "walk_internal.h"
 
 #if defined(FSS_X86)
@@ -283,6 +284,7 @@ FSS_VAES256 void vaes256_dpf_gen_walk(const AesKey& k, int bits, int levels, con
   DpfGenWalk w(c, g, bits, cw0, cw1, cw_stride);
   run_pipelined(w, levels);
   g.store(c, s0, s1, t0, t1);
+  wipe(g, w);  // both parties' seeds, control bits, alpha and the children (register spills are not covered)
 }
 
 FSS_VAES256 void vaes256_dcf_gen_walk(const AesKey& k, int bits, int levels, int out_bits, const uint64_t* alpha,
@@ -295,6 +297,7 @@ FSS_VAES256 void vaes256_dcf_gen_walk(const AesKey& k, int bits, int levels, int
   run_pipelined(w, levels);
   g.store(c, s0, s1, t0, t1);
   for (int j = 0; j < NY; ++j) _mm_storeu_si128(reinterpret_cast<__m128i*>(va + 2 * j), gather2(w.VA[j]));
+  wipe(g, w);  // seeds, control bits, alpha, beta, V_alpha and the children (register spills are not covered)
 }
 
 }  // namespace detail
