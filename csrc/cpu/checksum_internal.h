@@ -12,6 +12,7 @@ constexpr int kChecksumLanes = 32;
 void checksum_lanes_portable(uint64_t* h, const uint8_t* p, size_t blocks);
 #if defined(FSS_X86)
 void checksum_lanes_avx512(uint64_t* h, const uint8_t* p, size_t blocks);
+void checksum_lanes_avx2(uint64_t* h, const uint8_t* p, size_t blocks);
 #endif
 
 }  // namespace detail

@@ -8,6 +8,7 @@
 #include "fsskernels/fss.h"
 #include "fsskernels/keyformat.h"
 #include "fsskernels/limits.h"
+#include "aes_internal.h"
 #include "checksum_internal.h"
 
 namespace fss {
@@ -28,10 +29,15 @@ namespace {
 
 using detail::kChecksumLanes;
 
+// AVX-512 where the CPU has it; AVX2 otherwise unless the AES path was forced to portable
+// (so the every-AES-path tests, which compare key bytes with the reference, also cover the
+// portable lane update on AVX2 machines).
 void checksum_lanes(uint64_t* h, const uint8_t* p, size_t blocks) {
 #if defined(FSS_X86)
   static const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+  static const bool avx2 = __builtin_cpu_supports("avx2");
   if (avx512) return detail::checksum_lanes_avx512(h, p, blocks);
+  if (avx2 && detail::current_mmo() != detail::mmo_portable) return detail::checksum_lanes_avx2(h, p, blocks);
 #endif
   detail::checksum_lanes_portable(h, p, blocks);
 }
