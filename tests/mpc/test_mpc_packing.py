@@ -20,12 +20,13 @@ def test_roundtrip_and_size_every_width(bits):
         assert np.array_equal(unpack(p, n, bits), want)
 
 
-@pytest.mark.parametrize("bits", [1, 3, 8, 13, 32, 54, 63, 64])
-def test_documented_layout(bits):
+@pytest.mark.parametrize("bits", list(range(1, 65)))
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 37, 100])
+def test_documented_layout(bits, n):
     """Byte planes of width 4, 2, 1 for the low 8q bits, then the rem high bits as one
-    little-endian bit string (packing.py docstring)."""
-    n = 37
-    v = _vals(n, 5)
+    little-endian bit string (packing.py docstring), built here from Python integers; and
+    unpacking those bytes gives the values mod 2^bits."""
+    v = _vals(n, 5 + n)
     if bits == 64:
         assert pack(v, 64).tobytes() == v.tobytes()
         return
@@ -40,6 +41,8 @@ def test_documented_layout(bits):
         stream = sum(((int(x) >> (8 * q)) & ((1 << rem) - 1)) << (i * rem) for i, x in enumerate(v.tolist()))
         want += stream.to_bytes((n * rem + 7) // 8, "little")
     assert pack(v, bits).tobytes() == want
+    got = unpack(np.frombuffer(want, np.uint8), n, bits)
+    assert got.tolist() == [int(x) & ((1 << bits) - 1) for x in v.tolist()]
 
 
 def test_torch_and_shapes():

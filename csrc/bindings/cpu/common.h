@@ -90,5 +90,6 @@ inline py::array_t<uint8_t, py::array::c_style> new_secret_bytes(size_t bytes) {
 // Registration functions, one per binding file.
 void register_fss(py::module_& m);
 void register_ring(py::module_& m);
+void register_pack(py::module_& m);
 
 }  // namespace fss_py

@@ -6,5 +6,6 @@
 #include "fsskernels/fss.h"
 #include "fsskernels/keyformat.h"
 #include "fsskernels/limits.h"
+#include "fsskernels/pack.h"
 #include "fsskernels/ring.h"
 #include "fsskernels/version.h"

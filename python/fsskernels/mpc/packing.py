@@ -8,8 +8,8 @@ only the low ``bits`` bits of each value are kept (packing is also the reduction
      value-major and little-endian;
   2. then bits [8q, 8q + rem) of every value as one little-endian bit string (value i at
      bits [i * rem, (i + 1) * rem)), ceil(n * rem / 8) bytes.
-Every step is a vectorized numpy pass over aligned 1/2/4/8-byte items (about 2 ms per
-million 54-bit values each way on the dev machine). Little-endian hosts only.
+The work is done by the C++ kernels ``fsskernels._C.pack_bits`` / ``unpack_bits``
+(csrc/cpu/bitpack.cpp, fsskernels/pack.h): one pass per plane, the GIL released.
 """
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ import sys
 
 import numpy as np
 
+from .. import _C
+
 if sys.byteorder != "little":  # pragma: no cover
     raise ImportError("fsskernels.mpc.packing needs a little-endian host")
-
-_ITEM = {1: np.uint8, 2: np.uint16, 4: np.uint32}
 
 
 def packed_nbytes(n: int, bits: int) -> int:
@@ -32,16 +32,6 @@ def _check_bits(bits) -> int:
     if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 1 <= bits <= 64:
         raise ValueError(f"bits: must be an integer in 1..64, got {bits!r}")
     return int(bits)
-
-
-def _planes(q: int) -> list[tuple[int, int]]:
-    """(byte offset, width) of the byte planes covering bytes [0, q): 4s, then a 2, then a 1."""
-    out, off = [], 0
-    for k in (4, 2, 1):
-        while q - off >= k:
-            out.append((off, k))
-            off += k
-    return out
 
 
 def _as_u64(values) -> np.ndarray:
@@ -71,23 +61,7 @@ def pack(values, bits: int, out: np.ndarray | None = None) -> np.ndarray:
         out = np.empty(nbytes, np.uint8)
     elif out.dtype != np.uint8 or out.shape != (nbytes,):
         raise ValueError(f"out: expected a uint8 array of {nbytes} bytes")
-    if bits == 64:
-        out[:] = v.view(np.uint8)
-        return out
-    q, rem = divmod(bits, 8)
-    pos = 0
-    for off, k in _planes(q):
-        out[pos : pos + n * k].view(_ITEM[k])[:] = v.view(_ITEM[k]).reshape(n, 8 // k)[:, off // k]
-        pos += n * k
-    if rem:
-        groups = -(-n // 8)  # 8 values of rem bits fill exactly rem bytes
-        top = np.zeros(groups * 8, np.uint8)
-        np.bitwise_and(v.view(np.uint8).reshape(n, 8)[:, q], (1 << rem) - 1, out=top[:n])
-        tg = top.reshape(groups, 8)
-        acc = tg[:, 0].astype(np.uint64)
-        for i in range(1, 8):
-            acc |= tg[:, i].astype(np.uint64) << np.uint64(rem * i)
-        out[pos:] = acc.view(np.uint8).reshape(groups, 8)[:, :rem].reshape(-1)[: nbytes - pos]
+    _C.pack_bits(v, bits, out)
     return out
 
 
@@ -102,22 +76,6 @@ def unpack(buf, n: int, bits: int) -> np.ndarray:
         raise ValueError(f"buf: expected {packed_nbytes(n, bits)} bytes for {n} values of {bits} bits, got {buf.size}")
     if bits == 64:
         return buf.view(np.uint64).copy() if n else np.zeros(0, np.uint64)
-    q, rem = divmod(bits, 8)
-    v = np.zeros(n, np.uint64)
-    pos = 0
-    for off, k in _planes(q):
-        v.view(_ITEM[k]).reshape(n, 8 // k)[:, off // k] = buf[pos : pos + n * k].view(_ITEM[k])
-        pos += n * k
-    if rem:
-        groups = -(-n // 8)
-        acc8 = np.zeros((groups, 8), np.uint8)
-        tail = np.zeros(groups * rem, np.uint8)
-        tail[: buf.size - pos] = buf[pos:]
-        acc8[:, :rem] = tail.reshape(groups, rem)
-        acc = acc8.view(np.uint64).reshape(groups)
-        top = np.empty((groups, 8), np.uint8)
-        mask = np.uint64((1 << rem) - 1)
-        for i in range(8):
-            top[:, i] = (acc >> np.uint64(rem * i)) & mask
-        v.view(np.uint8).reshape(n, 8)[:, q] = top.reshape(-1)[:n]
+    v = np.empty(n, np.uint64)
+    _C.unpack_bits(np.ascontiguousarray(buf), bits, v)
     return v
