@@ -98,6 +98,13 @@ def _imports(py: Path, code: str) -> bool:
         return False
 
 
+def _shown(path) -> str:
+    """A path for reports: under the home directory as ~/..., so recorded reports carry no
+    user- or machine-specific prefix."""
+    p, home = str(path), os.path.expanduser("~")
+    return "~" + p[len(home):] if home not in ("", "/") and (p == home or p.startswith(home + os.sep)) else p
+
+
 def ensure(name: str, install: bool = True, log: Callable[[str], None] = print) -> tuple[str | None, str]:
     """(python of the peer's venv, note). Builds the venv on first use when ``install``."""
     if name not in PEERS:
@@ -105,7 +112,7 @@ def ensure(name: str, install: bool = True, log: Callable[[str], None] = print) 
     spec = PEERS[name]
     py = venv_python(spec)
     if _imports(py, spec.check):
-        return str(py), f"{spec.name} {spec.version} from {py.parent.parent}"
+        return str(py), f"{spec.name} {spec.version} from {_shown(py.parent.parent)}"
     if not install:
         return None, f"{spec.name} not installed in {py.parent.parent} (installing disabled)"
     base = shutil.which("python3") or sys.executable
