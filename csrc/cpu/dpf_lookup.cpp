@@ -41,25 +41,27 @@ void expand_group(int party, const KeyView& v, uint64_t k0, int G, GroupScratch&
   Block* in = sc.in.data();
   Block* res = sc.res.data();
   KeyTilePtrs p[8];
-  for (int g = 0; g < G; ++g) {
-    p[g] = v.tile(k0 + static_cast<uint64_t>(g));
-    const Block root = load_block(p[g].roots);
-    cur[g * W] = Block{root.lo | static_cast<uint64_t>(party), root.hi};
-  }
 #if defined(FSS_X86)
   const bool vec = lookup_vector_steps();
 #else
   const bool vec = false;
 #endif
+  // The vectorized path keeps each level compact (node j of key g at g * width + j), so one
+  // call prepares every key's AES inputs; at the last level that is the scalar layout g * W + j.
+  for (int g = 0; g < G; ++g) {
+    p[g] = v.tile(k0 + static_cast<uint64_t>(g));
+    const Block root = load_block(p[g].roots);
+    cur[vec ? g : g * W] = Block{root.lo | static_cast<uint64_t>(party), root.hi};
+  }
   for (int i = 0; i < L; ++i) {
     const uint64_t width = uint64_t(1) << i;
 #if defined(FSS_X86)
     if (vec) {
-      for (int g = 0; g < G; ++g) lookup_level_inputs_avx2(cur + g * W, width, in + 2 * g * width);
+      lookup_level_inputs_avx2(cur, width * static_cast<uint64_t>(G), in);
       mmo(in, res, static_cast<size_t>(2 * width * static_cast<uint64_t>(G)));
       for (int g = 0; g < G; ++g)
-        lookup_level_children_avx2(cur + g * W, res + 2 * g * width, width, load_block(p[g].cw + p[g].cw_stride * i),
-                                   nxt + g * W);
+        lookup_level_children_avx2(cur + g * width, res + 2 * g * width, width,
+                                   load_block(p[g].cw + p[g].cw_stride * i), nxt + 2 * g * width);
       std::swap(cur, nxt);
       continue;
     }
@@ -86,7 +88,7 @@ void expand_group(int party, const KeyView& v, uint64_t k0, int G, GroupScratch&
   }
 #if defined(FSS_X86)
   if (vec) {
-    for (int g = 0; g < G; ++g) lookup_leaf_inputs_avx2(cur + g * W, W, in + g * W);
+    lookup_leaf_inputs_avx2(cur, W * static_cast<uint64_t>(G), in);
   } else
 #endif
   for (int g = 0; g < G; ++g)
@@ -127,6 +129,13 @@ void dpf_lookup(int party, const uint8_t* key, size_t key_len, const uint64_t* c
   std::vector<uint64_t> R(ntab * 2 * dom);
   for (size_t t = 0; t < ntab; ++t)
     for (uint64_t i = 0; i < 2 * dom; ++i) R[t * 2 * dom + i] = tables[t * dom + ((dom - 1 - i) & dm)];
+#if defined(FSS_X86)
+  const bool vec = lookup_vector_steps();
+#else
+  const bool vec = false;
+#endif
+  std::vector<uint64_t> R_hi(vec ? R.size() : 0);  // high halves for the AVX2 dot products
+  for (size_t i = 0; i < R_hi.size(); ++i) R_hi[i] = R[i] >> 32;
   const int L = v.lay.levels, G = group_size(L);
   const uint64_t groups = (N + static_cast<uint64_t>(G) - 1) / static_cast<uint64_t>(G);
   const int nt = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(num_threads()), std::max<uint64_t>(groups, 1)));
@@ -146,6 +155,12 @@ void dpf_lookup(int party, const uint8_t* key, size_t key_len, const uint64_t* c
         for (size_t t = 0; t < ntab; ++t) {
           const uint64_t* r = R.data() + t * 2 * dom + s;
           uint64_t acc = 0;
+#if defined(FSS_X86)
+          if (vec) {
+            out[t * N + k] = lookup_dot_avx2(r, R_hi.data() + t * 2 * dom + s, row, dom) & mm;
+            continue;
+          }
+#endif
           for (uint64_t j = 0; j < dom; ++j) acc += r[j] * row[j];
           out[t * N + k] = acc & mm;
         }

@@ -1,5 +1,5 @@
-// AVX2 node steps of the fused lookup's grouped DPF expansion (lookup_expand_internal.h):
-// two tree nodes' worth of blocks per ymm register instead of one Block at a time. Compiled
+// AVX2 steps of the fused lookup (lookup_expand_internal.h): the grouped DPF expansion with two
+// tree nodes' worth of blocks per ymm register, and the table dot products in 32-bit halves. Compiled
 // with a function target attribute; used on the VAES paths (chosen by CPUID, which implies AVX2). Constant time: the secret
 // control bits select by masks only; the party is public.
 #include "lookup_expand_internal.h"
@@ -67,6 +67,26 @@ FSS_AVX2 void lookup_leaf_values64_avx2(const Block* cur, const Block* res, uint
     row[2 * j] = (party ? uint64_t(0) - y0 : y0) & mask;
     row[2 * j + 1] = (party ? uint64_t(0) - y1 : y1) & mask;
   }
+}
+
+FSS_AVX2 uint64_t lookup_dot_avx2(const uint64_t* r, const uint64_t* r_hi, const uint64_t* row, uint64_t dom) {
+  const auto ld = [](const uint64_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); };
+  __m256i lo0 = _mm256_setzero_si256(), lo1 = lo0, cr0 = lo0, cr1 = lo0;
+  uint64_t j = 0;
+  for (; j + 8 <= dom; j += 8) {
+    const __m256i a0 = ld(r + j), a1 = ld(r + j + 4), h0 = ld(r_hi + j), h1 = ld(r_hi + j + 4);
+    const __m256i b0 = ld(row + j), b1 = ld(row + j + 4);
+    lo0 = _mm256_add_epi64(lo0, _mm256_mul_epu32(a0, b0));
+    lo1 = _mm256_add_epi64(lo1, _mm256_mul_epu32(a1, b1));
+    cr0 = _mm256_add_epi64(cr0, _mm256_add_epi64(_mm256_mul_epu32(h0, b0), _mm256_mul_epu32(a0, _mm256_srli_epi64(b0, 32))));
+    cr1 = _mm256_add_epi64(cr1, _mm256_add_epi64(_mm256_mul_epu32(h1, b1), _mm256_mul_epu32(a1, _mm256_srli_epi64(b1, 32))));
+  }
+  alignas(32) uint64_t lo[4], cr[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lo), _mm256_add_epi64(lo0, lo1));
+  _mm256_store_si256(reinterpret_cast<__m256i*>(cr), _mm256_add_epi64(cr0, cr1));
+  uint64_t acc = lo[0] + lo[1] + lo[2] + lo[3] + ((cr[0] + cr[1] + cr[2] + cr[3]) << 32);
+  for (; j < dom; ++j) acc += r[j] * row[j];
+  return acc;
 }
 
 }  // namespace detail

@@ -1,5 +1,5 @@
-// Internal: vectorized node steps of the grouped DPF expansion of the fused lookup
-// (dpf_lookup.cpp). Each computes exactly what the scalar loops there compute.
+// Internal: vectorized steps of the fused lookup (dpf_lookup.cpp): the grouped DPF expansion's
+// node steps and the table dot products. Each computes exactly what the scalar loops there compute.
 #pragma once
 #include <cstdint>
 
@@ -24,6 +24,9 @@ void lookup_leaf_inputs_avx2(const Block* cur, uint64_t n, Block* in);
 // (slot_s(fcw) and t_j)) mod 2^out_bits, out_bits in 33..64.
 void lookup_leaf_values64_avx2(const Block* cur, const Block* res, uint64_t n, Block fcw, int party,
                                uint64_t mask, uint64_t* row);
+// sum_{j < dom} r[j] * row[j] mod 2^64, with r_hi[j] = r[j] >> 32 given (the tables are public
+// and prepared once per call): 32-bit-half products, lo*lo sums plus (hi*lo + lo*hi) << 32.
+uint64_t lookup_dot_avx2(const uint64_t* r, const uint64_t* r_hi, const uint64_t* row, uint64_t dom);
 #endif
 
 }  // namespace detail
