@@ -33,7 +33,7 @@ def test_matmul_traffic_matches_the_formulas(carry):
     assert b0["protocols"]["matmul/trunc"]["bytes_sent"] == pk(m * n) + bits
     fz = select(f0, "matmul_frozen")
     f = 16
-    answer = (m * n * (f + 1 + bit) + 7) // 8
+    answer = (m * n * (f + 1) + 7) // 8 + bits  # (d, c_lo), then the masked carry bits
     assert fz["bytes"] == pk(m * k + m * n) + answer + bits and fz["rounds"] == 2 + bit
     assert f0["protocols"]["matmul_frozen"]["bytes_sent"] == pk(m * k + m * n)  # party 0 sends E and its c share
     # the owner answers the wrap bit and the low f bits of the opening (exact truncation),

@@ -44,13 +44,13 @@ def test_truncation_exact_on_many_elements(L, f, oneway, opener, carry):
     bad = int((got != (z >> f)).sum())
     assert bad == 0, f"{bad} of {N} elements differ from floor(z/2^f)"
     # traffic: share (88 B) + reveal (2 x 8 B/el) + truncation; a "bit" carry adds one masked
-    # bit per element each way (the opener's rides on its (f + 1)-bit answer)
+    # bit per element each way
     b = carry == "bit"
     per_el = (2 * L + 2 * b) if not oneway else (L + f + 1 + 2 * b)
     bits = (N + 7) // 8 if b else 0
     trunc_bytes = st["bytes"] - 88 - 16 * N
     assert trunc_bytes == (2 * ((N * L + 7) // 8 + bits) if not oneway
-                           else (N * L + 7) // 8 + (N * (f + 1 + b) + 7) // 8 + bits)
+                           else (N * L + 7) // 8 + (N * (f + 1) + 7) // 8 + 2 * bits)
     assert abs(trunc_bytes * 8 / N - per_el) < 1e-3
 
 

@@ -12,7 +12,7 @@ z_o = (X_o + E) @ W + C_o and p computes z_p = A @ F + C_p (sum: X W - A W + A (
 one GEMM each, at the same time (p's does not involve X). With truncation p sends its
 share of the masked product right after E (same direction, no reply in between: the same
 round) and o answers (truncation.trunc1_*): per step p -> o: (|X| + |Z|) * L bits,
-o -> p: (f + 2) |Z| bits, p -> o: |Z| bits with the "bit" carry.
+o -> p: (f + 1) |Z| bits (+ |Z| with the "bit" carry), p -> o: |Z| bits with the "bit" carry.
 
 Why reusing B is secure: B is used exactly once as a one-time pad, on W, so F is uniform and
 independent of W. Every later product masks the activation side with a fresh uniform A, so

@@ -39,9 +39,10 @@ Carry modes (``FixedPointConfig.trunc_carry``):
           dealer adds a random bit rho as XOR shares rho_i and as additive shares [rho] mod
           2^64; the parties publish e = b xor rho (one bit each way; rho is a one-time pad, so
           e is uniform and independent of the carry) and set [carry] = e + (1 - 2e) [rho].
-          One more round (in the one-way variant the opener's masked bit rides on its
-          message, so only one extra one-bit message p -> o is added) and 2 more bits per
-          element. The result is bit-identical to the "word" mode.
+          One more round and 2 more bits per element (in the one-way variant the opener
+          sends its masked bit right after its (f + 1)-bit answer, so both parties evaluate
+          their DCFs at the same time, and p answers with one bit). The result is
+          bit-identical to the "word" mode.
 """
 from __future__ import annotations
 
@@ -127,19 +128,20 @@ def trunc1_masked(session, z: torch.Tensor, mat: list, L: int) -> torch.Tensor:
 
 def trunc1_opener_finish(session, c_own: torch.Tensor, c_peer: torch.Tensor, mat: list, L: int, f: int) -> torch.Tensor:
     """Opener side: c = c_own + c_peer; sends d and c mod 2^f (f + 1 bits per element; with a
-    "bit" carry also its masked carry bit, then receives the peer's); returns its share."""
+    "bit" carry then its masked carry bit, and receives the peer's); returns its share."""
     _r, rh, m, e, u, raw = mat[:6]
     bit = _bit_carry(session)
     c = mask_bits(c_own + c_peer, L)
     g = 1 - lshr(c, L - 1)
     d = g ^ e
     c_lo = mask_bits(c, f)
-    msg = c_lo | (d << f)
-    if bit:
-        masked = _carry(session, raw, c_lo) ^ mat[6]
-        msg = msg | (masked << (f + 1))
     with session.protocol("trunc"):
-        session.send_ring([msg], f + 2 if bit else f + 1)
+        session.send_ring([c_lo | (d << f)], f + 1)
+    if bit:
+        # sent after c_lo so that the peer evaluates its DCF while this party evaluates its own
+        masked = _carry(session, raw, c_lo) ^ mat[6]
+        with session.protocol("trunc"):
+            session.send_ring([masked], 1, new_round=False)
     corr = torch.where(d.bool(), -u, u)
     out = lshr(c, f) - (1 << (L - 2 - f)) - rh + ((g * m + corr) << (L - f))
     if not bit:
@@ -150,21 +152,22 @@ def trunc1_opener_finish(session, c_own: torch.Tensor, c_peer: torch.Tensor, mat
 
 
 def trunc1_peer_finish(session, mat: list, shape, L: int, f: int) -> torch.Tensor:
-    """Non-opener side: receives d and c mod 2^f (and, with a "bit" carry, the opener's
-    masked carry bit, answering with its own) and returns its share."""
+    """Non-opener side: receives d and c mod 2^f (and, with a "bit" carry, exchanges masked
+    carry bits with the opener) and returns its share."""
     _r, rh, m, sm, raw = mat[:5]
     bit = _bit_carry(session)
     with session.protocol("trunc"):
-        (msg,) = session.recv_ring([tuple(shape)], f + 2 if bit else f + 1)
-    d, c_lo = lshr(msg, f) & 1, mask_bits(msg, f)
+        (msg,) = session.recv_ring([tuple(shape)], f + 1)
+    d, c_lo = lshr(msg, f), mask_bits(msg, f)
     corr = torch.where(d.bool(), m + sm, -sm)
     out = (corr << (L - f)) - rh
     if not bit:
         return out - _carry(session, raw, c_lo)
-    masked = _carry(session, raw, c_lo) ^ mat[5]
+    masked = _carry(session, raw, c_lo) ^ mat[5]      # while the opener evaluates its own
     with session.protocol("trunc"):
+        (theirs,) = session.recv_ring([tuple(shape)], 1, new_round=False)
         session.send_ring([masked], 1)
-    return out - _arith_from_public_xor(session.party, masked ^ lshr(msg, f + 1), mat[6])
+    return out - _arith_from_public_xor(session.party, masked ^ theirs, mat[6])
 
 
 def truncate_oneway(session, z: torch.Tensor, f: int, L: int, opener: int = 1) -> torch.Tensor:
