@@ -6,6 +6,7 @@ import pytest
 
 from fsskernels.cli import COMMANDS, main
 from finetune_helpers import needs_hf, tiny_csv, tiny_model_dir
+from net_ports import free_port_range
 
 
 def test_help_lists_every_command(capsys):
@@ -78,7 +79,7 @@ def test_dead_peer_is_one_line(tmp_path, tiny_model):
     csv = tiny_csv(tmp_path / "d.csv")
     r = subprocess.run([sys.executable, "-m", "fsskernels.cli", "finetune", "--model", str(tiny_model), "--dataset",
                         str(csv), "--layers", "1", "--seq-len", "8", "--train-size", "8", "--eval-size", "4",
-                        "--role", "client", "--plaintext", "--port", "29987", "--timeout", "3", "--quiet",
+                        "--role", "client", "--plaintext", "--port", str(free_port_range(2)), "--timeout", "3", "--quiet",
                         "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=120)
     assert r.returncode == 1
     lines = [ln for ln in r.stderr.strip().splitlines() if "warn" not in ln.lower() and "Loading" not in ln]

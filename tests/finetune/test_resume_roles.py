@@ -3,7 +3,6 @@ same adapters as one process; both with the seeded test dealer (--dealer-seed)."
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -11,6 +10,7 @@ import time
 import pytest
 
 from finetune_helpers import needs_hf, tiny_csv, tiny_model_dir
+from net_ports import free_port_range
 
 pytestmark = needs_hf
 
@@ -89,30 +89,11 @@ def test_sigkill_then_resume_is_bit_identical(tiny, reference_run, tmp_path):
     assert segs["private"]["steps"] == 4
 
 
-def _free_port(span=16):
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            p = s.getsockname()[1]
-        if p + span < 65535:
-            ok = True
-            for q in range(p, p + span):
-                with socket.socket() as t:
-                    try:
-                        t.bind(("127.0.0.1", q))
-                    except OSError:
-                        ok = False
-                        break
-            if ok:
-                return p
-    raise RuntimeError("no free port range")
-
-
 def test_three_processes_equal_one_process(tiny, reference_run, tmp_path):
     model, csv = tiny
     one = reference_run
     net = tmp_path / "net"
-    port = _free_port()
+    port = free_port_range(16)  # segment k binds port + 2k and port + 2k + 1
     procs = {role: subprocess.Popen(_cmd(model, csv, net, "--role", role, "--port", str(port), "--num-labels", "2",
                                          "--timeout", "120", "--plaintext"),
                                     env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

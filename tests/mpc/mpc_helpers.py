@@ -2,22 +2,21 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from net_ports import free_port_range
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("net_worker.py")
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port below the ephemeral range (tests/net_ports.py says why)."""
+    return free_port_range(1)
 
 
 def child_env() -> dict:
