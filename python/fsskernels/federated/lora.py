@@ -46,7 +46,7 @@ class LocalLoRA:
         hf_logging.set_verbosity_error()
         d = model_dir()
         kw = {} if layers is None else {"num_hidden_layers": int(layers)}
-        with torch.random.fork_rng():
+        with torch.random.fork_rng():  # csprng-ok: isolates the public initialisation
             torch.manual_seed(seed)  # csprng-ok: public initial head/LoRA weights
             base = AutoModelForSequenceClassification.from_pretrained(str(d), num_labels=2, **kw)
             cfg = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=0.0, target_modules=["query", "value"],

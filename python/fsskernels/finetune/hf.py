@@ -121,7 +121,7 @@ def build_peft_model(cfg, num_labels: int, model_dir=None):
     from peft import get_peft_model
 
     model_dir = resolve_model_dir(model_dir if model_dir is not None else cfg.model)
-    with torch.random.fork_rng():
+    with torch.random.fork_rng():  # csprng-ok: isolates the public twin initialisation
         torch.manual_seed(cfg.seed)  # csprng-ok: public initial classifier/LoRA weights of the twin
         base = load_base_model(model_dir, cfg.layers, num_labels)
         pm = get_peft_model(base, lora_config(cfg))

@@ -33,7 +33,8 @@ class LoraProjection:
         self.z_dim, self.shapes = int(z_dim), [tuple(int(v) for v in s) for s in shapes]
         self.size = sum(r * di + do * r for r, di, do in self.shapes)
         g = torch.Generator().manual_seed(int(seed) + 77)  # csprng-ok: Q is public (a fixed random projection)
-        self.Q = torch.randn(z_dim, self.size, generator=g, dtype=torch.float64) * (scale / math.sqrt(z_dim))
+        self.Q = torch.randn(z_dim, self.size, generator=g,  # csprng-ok: public projection
+                             dtype=torch.float64) * (scale / math.sqrt(z_dim))
 
     def flat(self, Z) -> torch.Tensor:
         Z = torch.as_tensor(Z, dtype=torch.float64)

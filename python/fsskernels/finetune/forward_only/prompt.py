@@ -28,7 +28,8 @@ class PromptProjection:
             raise ValueError(f"prompt-len: must be >= 1, got {prompt_len}")
         self.z_dim, self.prompt_len, self.hidden = int(z_dim), int(prompt_len), int(hidden)
         g = torch.Generator().manual_seed(int(seed))  # csprng-ok: P is public (a fixed random projection)
-        self.P = torch.randn(z_dim, prompt_len * hidden, generator=g, dtype=torch.float64) * (scale / math.sqrt(z_dim))
+        self.P = torch.randn(z_dim, prompt_len * hidden, generator=g,  # csprng-ok: public projection
+                             dtype=torch.float64) * (scale / math.sqrt(z_dim))
 
     def prompts(self, Z) -> torch.Tensor:
         Z = torch.as_tensor(Z, dtype=torch.float64)
