@@ -33,7 +33,8 @@ struct GroupScratch {
 
 // rows[g * dom + j] = this party's share of key (k0 + g) at point j, for g < G: the same values
 // as dpf_expand_key, computed level by level for G keys at once.
-void expand_group(int party, const KeyView& v, uint64_t k0, int G, GroupScratch& sc, uint64_t* rows) {
+// vec: the VAES paths' vectorized steps (lookup_vector_steps(), decided once per call).
+void expand_group(int party, const KeyView& v, uint64_t k0, int G, bool vec, GroupScratch& sc, uint64_t* rows) {
   const int m = v.h.out_bits, w = slot_width(m), L = v.lay.levels, nu = v.lay.early_bits;
   const uint64_t mm = mask_bits(m), W = uint64_t(1) << L, per_leaf = uint64_t(1) << nu, dom = W * per_leaf;
   Block* cur = sc.cur.data();
@@ -41,11 +42,6 @@ void expand_group(int party, const KeyView& v, uint64_t k0, int G, GroupScratch&
   Block* in = sc.in.data();
   Block* res = sc.res.data();
   KeyTilePtrs p[8];
-#if defined(FSS_X86)
-  const bool vec = lookup_vector_steps();
-#else
-  const bool vec = false;
-#endif
   // The vectorized path keeps each level compact (node j of key g at g * width + j), so one
   // call prepares every key's AES inputs; at the last level that is the scalar layout g * W + j.
   for (int g = 0; g < G; ++g) {
@@ -147,7 +143,7 @@ void dpf_lookup(int party, const uint8_t* key, size_t key_len, const uint64_t* c
     for (int64_t gg = 0; gg < static_cast<int64_t>(groups); ++gg) {
       const uint64_t k0 = static_cast<uint64_t>(gg) * static_cast<uint64_t>(G);
       const int n = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(G), N - k0));
-      expand_group(party, v, k0, n, sc, rows.data());
+      expand_group(party, v, k0, n, vec, sc, rows.data());
       for (int g = 0; g < n; ++g) {
         const uint64_t k = k0 + static_cast<uint64_t>(g);
         const uint64_t* row = rows.data() + static_cast<uint64_t>(g) * dom;
