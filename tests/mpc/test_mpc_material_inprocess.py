@@ -21,25 +21,26 @@ def _program(s):
     x = mpc.share(s, X if s.party == 0 else None, owner=0, shape=X.shape)
     w = mpc.share(s, X.T if s.party == 1 else None, owner=1, shape=X.T.shape)
     y = MF.gelu(x) + MF.relu(x) * x + MF.softmax(x) + MF.sin(x)
-    y = MF.dropout(y, p=0.25, training=True) + (x @ w).sum()
+    y = MF.dropout(y, p=0.25, training=True) + (x @ w).sum() + (x * x).sum()  # x's mask reused, a square
     return y.reveal(to=0)
 
 
-def _requests(carry: str):
+def _requests(carry: str, reuse: bool):
     def prog(s):
         s.material_log(clear=True)
         _program(s)
         return s.material_log()
 
-    plan, _ = mpc.run_local(prog, seed=3, config=mpc.FixedPointConfig(trunc_carry=carry))
+    plan, _ = mpc.run_local(prog, seed=3, config=mpc.FixedPointConfig(trunc_carry=carry, mask_reuse=reuse))
     return plan
 
 
-@pytest.mark.parametrize("carry, trunc_kind", [("bit", "trunc_xb"), ("word", "trunc_x")])
-def test_every_requested_kind_is_identical_on_both_paths(carry, trunc_kind):
-    plan = _requests(carry)
+@pytest.mark.parametrize("carry, trunc_kind, reuse", [("bit", "trunc_xb", True), ("word", "trunc_x", False)])
+def test_every_requested_kind_is_identical_on_both_paths(carry, trunc_kind, reuse):
+    plan = _requests(carry, reuse)
     kinds = {k for k, _ in plan}
-    assert {"triple", "matmul_triple", "cmp", "relu", "lut", "tr", "trig", "bern", trunc_kind} <= kinds, kinds
+    triples = {"rtriple", "rmatmul_triple"} if reuse else {"triple", "matmul_triple"}
+    assert triples | {"cmp", "relu", "lut", "tr", "trig", "bern", trunc_kind} <= kinds, kinds
     a, b = Dealer(11), Dealer(11)
     for seq, (kind, spec) in enumerate(plan):
         words = encode_spec(tuple(spec))

@@ -99,6 +99,25 @@ def test_tiny_bert_matches_transformers_peft(gates_impl, target, layers, scale_b
         assert (v.double() - fx(init[k])).abs().max().item() < 1e-4
 
 
+def test_mask_reuse_is_bit_identical_and_sends_less():
+    """The whole model (real gates, forward + backward): reusing the masks of values opened
+    before (mpc/opened.py) changes no bit of any output, gradient or export, and sends less."""
+    cfg, _pm, server_sd, init = _reference(1)
+    ids, mask, labels = _batch()
+    runs = {}
+    for reuse in (True, False):
+        res, _ = mpc.run_local(_private, cfg, server_sd, init, ids, mask, labels, 1, ("query", "value"), 0,
+                               seed=11, config=mpc.FixedPointConfig(mask_reuse=reuse))
+        runs[reuse] = res
+    on, off = runs[True], runs[False]
+    for a, b in zip((on[0], *on[1], on[2]), (off[0], *off[1], off[2])):
+        assert torch.equal(a, b)
+    assert set(on[3]) == set(off[3]) and all(torch.equal(on[3][k], off[3][k]) for k in on[3])
+    assert all(torch.equal(on[4][k], off[4][k]) for k in on[4])
+    assert on[5]["total"]["bytes"] < 0.9 * off[5]["total"]["bytes"]
+    assert on[5]["total"]["rounds"] <= off[5]["total"]["rounds"]
+
+
 def test_twin_matches_transformers():
     cfg, pm, server_sd, init = _reference(2)
     ids, mask, _ = _batch()

@@ -20,6 +20,7 @@ import torch
 from .fixedpoint import encode
 from .linalg import ring_matmul
 from .material import broadcast_shape, matmul_shape
+from .opened import product_operands
 from .tensor import SharedTensor, is_integer_public
 from .truncation import truncate
 
@@ -38,9 +39,8 @@ def mul(x: SharedTensor, y: SharedTensor) -> SharedTensor:
     broadcast_shape(tuple(x.shape), tuple(y.shape))
     trunc, L, shift = _plan(x, y.frac_bits)
     with s.protocol("mul"):
-        a, b, c = s.take("triple", (L, tuple(x.shape), tuple(y.shape)))
-        E, F = s.open([x.share - a, y.share - b], L, reduce=False)
-        z = x.share * F + E * b + c
+        a, b, c, get_E, get_F = product_operands(s, x, y, L, "triple")
+        z = x.share * get_F() + get_E() * b + c
         if trunc:
             return SharedTensor(s, truncate(s, z, shift, L), x.frac_bits + y.frac_bits - shift)
         return SharedTensor(s, z, x.frac_bits + y.frac_bits)
@@ -53,13 +53,10 @@ def matmul(x: SharedTensor, y: SharedTensor) -> SharedTensor:
     matmul_shape(tuple(x.shape), tuple(y.shape))
     trunc, L, shift = _plan(x, y.frac_bits)
     with s.protocol("matmul"):
-        A, B, C = s.take("matmul_triple", (L, tuple(x.shape), tuple(y.shape)))
+        A, B, C, get_E, get_F = product_operands(s, x, y, L, "matmul_triple")
         # One round, two messages: E's product with B overlaps F's transfer.
-        e, f = x.share - A, y.share - B
-        get_e = s.exchange_ring_start([e], L)
-        get_f = s.exchange_ring_start([f], L, new_round=False)
-        z = ring_matmul(get_e()[0] + e, B) + C
-        z = z + ring_matmul(x.share, get_f()[0] + f)
+        z = ring_matmul(get_E(), B) + C
+        z = z + ring_matmul(x.share, get_F())
         if trunc:
             return SharedTensor(s, truncate(s, z, shift, L), x.frac_bits + y.frac_bits - shift)
         return SharedTensor(s, z, x.frac_bits + y.frac_bits)

@@ -206,6 +206,10 @@ class Dealer:
                 c = _mask(_u(ring_matmul(_t(a), _t(b))), L)
             ec0, ec1 = self._share(rng, c, L)
             return [[ea0, eb0, ec0], [ea1, eb1, ec1]]
+        if kind in ("rtriple", "rmatmul_triple"):
+            from .opened import make_triple
+
+            return make_triple(self, rng, seq, kind, spec)
         if kind in ("trunc", "trunc1"):
             L, f, s = spec[:3]
             _check_L(L)

@@ -57,7 +57,8 @@ MAX_NDIM = 8
 
 KINDS = {
     "triple": 1, "matmul_triple": 2, "trunc": 3, "trunc1": 4, "frozen_mask": 5,
-    "frozen_triple": 6, "owner_mask": 7, "owner_triple": 8, "dcf": 9, "dpf": 10, "bye": 15,
+    "frozen_triple": 6, "owner_mask": 7, "owner_triple": 8, "dcf": 9, "dpf": 10,
+    "rtriple": 11, "rmatmul_triple": 12, "bye": 15,
 }
 KIND_NAMES = {v: k for k, v in KINDS.items()}
 CODE_RING, CODE_RAW, CODE_PRG = 1, 2, 3
@@ -195,6 +196,10 @@ def schema(kind: str, spec: tuple, party: int) -> list[tuple[int, tuple, int]]:
       owner_mask    (L, shape_w, o)                  B in full to o, nothing to the other
       owner_triple  (L, mask_seq, shape_w, shape_x, o, t)  A in full + C share to the other, C share to o
       dcf / dpf     (bits, out_bits, n, beta)        key batch (raw), shares of the input mask r mod 2^bits
+      rtriple / rmatmul_triple (L, shape_a, shape_b, delta_a, flags_a, shape_gen_a, delta_b, flags_b, shape_gen_b)
+                    as triple / matmul_triple, but a mask with delta > 0 (or flags bit 3 for b) is one
+                    the parties already hold (opened.py) and is not sent: shares of the fresh masks,
+                    then of C
     """
     try:
         if kind == "triple":
@@ -203,6 +208,12 @@ def schema(kind: str, spec: tuple, party: int) -> list[tuple[int, tuple, int]]:
         if kind == "matmul_triple":
             L, sa, sb = spec
             return [(CODE_RING, sa, L), (CODE_RING, sb, L), (CODE_RING, matmul_shape(sa, sb), L)]
+        if kind in ("rtriple", "rmatmul_triple"):
+            L, sa, sb, da, _fa, _ga, db, fb, _gb = spec
+            sc = broadcast_shape(sa, sb) if kind == "rtriple" else matmul_shape(sa, sb)
+            fresh = [(CODE_RING, sa, L)] if da == 0 else []
+            fresh += [(CODE_RING, sb, L)] if db == 0 and not fb & 8 else []
+            return fresh + [(CODE_RING, sc, L)]
         if kind == "trunc":
             L, f, s = spec
             return [(CODE_RING, s, L), (CODE_RING, s, 64), (CODE_RING, s, trunc_corr_bits(L, f))]

@@ -33,11 +33,15 @@ class FixedPointConfig:
     "bit" (default): a one-bit-output DCF (XOR shares) turned arithmetic with a dealer's random
     bit: one more round and 2 more bits per element, keys ~2.3x smaller and ~2.6x cheaper to
     generate; "word": a DCF with 64-bit output, one round fewer (for high-latency links).
-    Both give bit-identical results."""
+    Both give bit-identical results.
+    mask_reuse: a value opened in one Beaver product keeps its mask for later products in the
+    same ring (mpc/opened.py): only operands not opened before travel. Default True; False
+    gives the one-time triples of earlier releases. Results are bit-identical either way."""
 
     frac_bits: int = 16
     mul_bits: int = 54
     trunc_carry: str = "bit"
+    mask_reuse: bool = True
 
     def __post_init__(self) -> None:
         f, L = self.frac_bits, self.mul_bits
@@ -47,6 +51,8 @@ class FixedPointConfig:
             raise ValueError(f"mul_bits: must be an integer in {2 * f + 3}..64 for frac_bits={f}, got {L!r}")
         if self.trunc_carry not in ("bit", "word"):
             raise ValueError(f"trunc_carry: must be 'bit' or 'word', got {self.trunc_carry!r}")
+        if not isinstance(self.mask_reuse, bool):
+            raise ValueError(f"mask_reuse: must be True or False, got {self.mask_reuse!r}")
 
 
 class Session:

@@ -15,11 +15,12 @@ import numbers
 import torch
 
 from . import fixedpoint as fx
+from . import opened
 from .material import broadcast_shape
 
 
 class SharedTensor:
-    __slots__ = ("session", "share", "frac_bits")
+    __slots__ = ("session", "share", "frac_bits", "_ob")
     __array_priority__ = 1000  # make numpy defer to our reflected operators
 
     def __init__(self, session, share: torch.Tensor, frac_bits: int) -> None:
@@ -30,6 +31,7 @@ class SharedTensor:
         self.session = session
         self.share = share
         self.frac_bits = fx.check_frac_bits(frac_bits)
+        self._ob = None  # opened.py: this value's Beaver masks, for reuse by later products
 
     # -- metadata -----------------------------------------------------------------------------
     @property
@@ -194,20 +196,29 @@ class SharedTensor:
             c = round(2 ** f / n)
             return s._new(truncate(sess, s.share * c, f, L))
 
+    def _same_value(self, share: torch.Tensor, transposed: bool) -> "SharedTensor":
+        """A reshape (then a last-two-dims transpose) of this value: it keeps its masks."""
+        out = self._new(share)
+        opened.derive(self, out, transposed)
+        return out
+
     def transpose(self, d0: int = -2, d1: int = -1) -> "SharedTensor":
+        n = self.ndim
+        if n >= 2 and {d0 % n, d1 % n} == {n - 2, n - 1}:
+            return self._same_value(self.share.transpose(d0, d1), True)
         return self._new(self.share.transpose(d0, d1))
 
     @property
     def T(self) -> "SharedTensor":
-        return self._new(self.share.transpose(-2, -1)) if self.ndim >= 2 else self
+        return self._same_value(self.share.transpose(-2, -1), True) if self.ndim >= 2 else self
 
     def reshape(self, *shape) -> "SharedTensor":
-        return self._new(self.share.reshape(*shape))
+        return self._same_value(self.share.reshape(*shape), False)
 
     view = reshape
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "SharedTensor":
-        return self._new(self.share.flatten(start_dim, end_dim))
+        return self._same_value(self.share.flatten(start_dim, end_dim), False)
 
     def unsqueeze(self, dim: int) -> "SharedTensor":
         return self._new(self.share.unsqueeze(dim))

@@ -24,6 +24,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ..opened import product_operands
 from ..tensor import SharedTensor
 from .primitives import lut, open_masked, trunc_reduce  # noqa: F401 (open_masked: re-export)
 
@@ -95,9 +96,8 @@ def mul_to(a: SharedTensor, b: SharedTensor, out_frac: int, ring_bits: int | Non
         raise ValueError(f"mul: cannot raise the scale from {a.frac_bits + b.frac_bits} to {out_frac}")
     L = (ring_bits or s.config.mul_bits) if shift > 0 else 64
     with s.protocol("mul"):
-        ta, tb, tc = s.take("triple", (L, tuple(a.shape), tuple(b.shape)))
-        E, F = s.open([a.share - ta, b.share - tb], L, reduce=False)
-        z = a.share * F + E * tb + tc
+        _ta, tb, tc, get_E, get_F = product_operands(s, a, b, L, "triple")
+        z = a.share * get_F() + get_E() * tb + tc
         return SharedTensor(s, truncate(s, z, shift, L) if shift > 0 else z, out_frac)
 
 
