@@ -74,6 +74,29 @@ def test_every_aes_path_gives_the_same_shares(path, restore_aes_path):
         assert np.array_equal((ys[path][0] + ys[path][1]) & mask, want)
 
 
+@pytest.mark.parametrize("path", list(fk._C.available_aes_paths()))
+def test_every_aes_path_every_table_count(path, restore_aes_path):
+    """The vectorized dot products take the tables in blocks (4 with a fifth in scalar code, 4,
+    3, 2, 1): 1..9 tables on domains with fewer than 4, exactly 4 and 128 points, both parties,
+    against the portable path and the reconstruction."""
+    rng = np.random.default_rng(654)
+    for bits, out_bits, n in [(1, 64, 9), (2, 64, 9), (7, 64, 11), (7, 40, 9)]:
+        alpha, beta = rand_u64(rng, n, bits), rand_u64(rng, n, out_bits)
+        x = rand_u64(rng, n, bits)
+        mask = np.uint64((1 << out_bits) - 1)
+        idx = ((x - alpha) & np.uint64((1 << bits) - 1)).astype(np.int64)
+        for ntab in range(1, 10):
+            tables = rand_u64(rng, ntab << bits, 64).reshape(ntab, 1 << bits)
+            ys = {}
+            for p in ("portable", path):
+                fk._C.set_aes_path(p)
+                k0, k1 = fk.dpf_gen(alpha, beta, bits=bits, out_bits=out_bits, seed=ntab + bits)
+                ys[p] = (fk.dpf_lookup(0, k0, x, tables), fk.dpf_lookup(1, k1, x, tables))
+            assert all(np.array_equal(a, b) for a, b in zip(ys["portable"], ys[path])), (path, bits, ntab)
+            want = (tables[:, idx] * beta[None, :]) & mask                  # wraps mod 2^64
+            assert np.array_equal((ys[path][0] + ys[path][1]) & mask, want), (path, bits, ntab)
+
+
 def test_torch_in_torch_out_and_one_time():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(3)

@@ -31,10 +31,13 @@ struct GroupScratch {
   explicit GroupScratch(uint64_t blocks) : cur(blocks), nxt(blocks), in(blocks), res(blocks) {}
 };
 
-// rows[g * dom + j] = this party's share of key (k0 + g) at point j, for g < G: the same values
-// as dpf_expand_key, computed level by level for G keys at once.
+// Returns rows with rows[g * dom + j] = this party's share of key (k0 + g) at point j, for g < G:
+// the same values as dpf_expand_key, computed level by level for G keys at once. The rows are
+// `rows`, or on the vectorized 64-bit path the scratch's node array (the leaf step overwrites its
+// own inputs, so the rows stay in the cache lines just used).
 // vec: the VAES paths' vectorized steps (lookup_vector_steps(), decided once per call).
-void expand_group(int party, const KeyView& v, uint64_t k0, int G, bool vec, GroupScratch& sc, uint64_t* rows) {
+const uint64_t* expand_group(int party, const KeyView& v, uint64_t k0, int G, bool vec, GroupScratch& sc,
+                             uint64_t* rows) {
   const int m = v.h.out_bits, w = slot_width(m), L = v.lay.levels, nu = v.lay.early_bits;
   const uint64_t mm = mask_bits(m), W = uint64_t(1) << L, per_leaf = uint64_t(1) << nu, dom = W * per_leaf;
   Block* cur = sc.cur.data();
@@ -42,6 +45,7 @@ void expand_group(int party, const KeyView& v, uint64_t k0, int G, bool vec, Gro
   Block* in = sc.in.data();
   Block* res = sc.res.data();
   KeyTilePtrs p[8];
+  alignas(32) Block cc[16];  // the vectorized levels' corrections C_{g,0}, C_{g,1} per key
   // The vectorized path keeps each level compact (node j of key g at g * width + j), so one
   // call prepares every key's AES inputs; at the last level that is the scalar layout g * W + j.
   for (int g = 0; g < G; ++g) {
@@ -52,13 +56,13 @@ void expand_group(int party, const KeyView& v, uint64_t k0, int G, bool vec, Gro
   for (int i = 0; i < L; ++i) {
     const uint64_t width = uint64_t(1) << i;
 #if defined(FSS_X86)
-    if (vec) {
-      lookup_level_inputs_avx2(cur, width * static_cast<uint64_t>(G), in);
-      mmo(in, res, static_cast<size_t>(2 * width * static_cast<uint64_t>(G)));
-      for (int g = 0; g < G; ++g)
-        lookup_level_children_avx2(cur + g * width, res + 2 * g * width, width,
-                                   load_block(p[g].cw + p[g].cw_stride * i), nxt + 2 * g * width);
-      std::swap(cur, nxt);
+    if (vec) {  // in place: node q of key g = q >> i becomes nodes 2q, 2q + 1 of the next level
+      for (int g = 0; g < G; ++g) {
+        const Block c = load_block(p[g].cw + p[g].cw_stride * i);
+        cc[2 * g] = c;
+        cc[2 * g + 1] = Block{(c.lo & ~uint64_t(1)) | ((c.lo >> 1) & 1), c.hi};
+      }
+      lookup_level_vaes256(cur, width * static_cast<uint64_t>(G), i, cc);
       continue;
     }
 #endif
@@ -83,6 +87,13 @@ void expand_group(int party, const KeyView& v, uint64_t k0, int G, bool vec, Gro
     std::swap(cur, nxt);
   }
 #if defined(FSS_X86)
+  if (vec && w == 64 && per_leaf == 2) {  // 64-bit outputs: leaf MMO and values in one step
+    Block f[8];
+    for (int g = 0; g < G; ++g) f[g] = load_block(p[g].fcw);
+    uint64_t* out = reinterpret_cast<uint64_t*>(cur);  // 2 slots per leaf: G * dom words in G * W blocks
+    lookup_leaves64_vaes256(cur, W * static_cast<uint64_t>(G), L, f, party, mm, out);
+    return out;
+  }
   if (vec) {
     lookup_leaf_inputs_avx2(cur, W * static_cast<uint64_t>(G), in);
   } else
@@ -93,12 +104,6 @@ void expand_group(int party, const KeyView& v, uint64_t k0, int G, bool vec, Gro
   for (int g = 0; g < G; ++g) {
     const Block f = load_block(p[g].fcw);
     uint64_t* row = rows + static_cast<uint64_t>(g) * dom;
-#if defined(FSS_X86)
-    if (vec && w == 64 && per_leaf == 2) {
-      lookup_leaf_values64_avx2(cur + g * W, res + g * W, W, f, party, mm, row);
-      continue;
-    }
-#endif
     for (uint64_t j = 0; j < W; ++j) {
       const uint64_t tm = ct_mask(cur[g * W + j].lo & 1);
       for (uint64_t s = 0; s < per_leaf; ++s) {
@@ -107,6 +112,7 @@ void expand_group(int party, const KeyView& v, uint64_t k0, int G, bool vec, Gro
       }
     }
   }
+  return rows;
 }
 
 }  // namespace
@@ -130,8 +136,6 @@ void dpf_lookup(int party, const uint8_t* key, size_t key_len, const uint64_t* c
 #else
   const bool vec = false;
 #endif
-  std::vector<uint64_t> R_hi(vec ? R.size() : 0);  // high halves for the AVX2 dot products
-  for (size_t i = 0; i < R_hi.size(); ++i) R_hi[i] = R[i] >> 32;
   const int L = v.lay.levels, G = group_size(L);
   const uint64_t groups = (N + static_cast<uint64_t>(G) - 1) / static_cast<uint64_t>(G);
   const int nt = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(num_threads()), std::max<uint64_t>(groups, 1)));
@@ -143,20 +147,20 @@ void dpf_lookup(int party, const uint8_t* key, size_t key_len, const uint64_t* c
     for (int64_t gg = 0; gg < static_cast<int64_t>(groups); ++gg) {
       const uint64_t k0 = static_cast<uint64_t>(gg) * static_cast<uint64_t>(G);
       const int n = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(G), N - k0));
-      expand_group(party, v, k0, n, vec, sc, rows.data());
+      const uint64_t* rw = expand_group(party, v, k0, n, vec, sc, rows.data());
       for (int g = 0; g < n; ++g) {
         const uint64_t k = k0 + static_cast<uint64_t>(g);
-        const uint64_t* row = rows.data() + static_cast<uint64_t>(g) * dom;
+        const uint64_t* row = rw + static_cast<uint64_t>(g) * dom;
         const uint64_t s = dm - (c[k] & dm);
+#if defined(FSS_X86)
+        if (vec) {
+          lookup_dots_avx2(R.data() + s, 2 * dom, ntab, row, dom, mm, out + k, N);
+          continue;
+        }
+#endif
         for (size_t t = 0; t < ntab; ++t) {
           const uint64_t* r = R.data() + t * 2 * dom + s;
           uint64_t acc = 0;
-#if defined(FSS_X86)
-          if (vec) {
-            out[t * N + k] = lookup_dot_avx2(r, R_hi.data() + t * 2 * dom + s, row, dom) & mm;
-            continue;
-          }
-#endif
           for (uint64_t j = 0; j < dom; ++j) acc += r[j] * row[j];
           out[t * N + k] = acc & mm;
         }
