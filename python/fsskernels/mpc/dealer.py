@@ -30,6 +30,7 @@ import threading
 import numpy as np
 import torch
 
+from .._memory import avoid_hugepage_stalls
 from .errors import MaterialError, MaterialReuseError, ProtocolMismatchError
 from .limits import MAX_ELEMENTS, checked_numel
 from .linalg import ring_matmul
@@ -80,6 +81,7 @@ class Dealer:
     """Generates both parties' halves of every piece. ``seed``: tests only (deterministic)."""
 
     def __init__(self, seed: int | None = None) -> None:
+        avoid_hugepage_stalls()
         self._root = CtrStream.from_os() if seed is None else CtrStream.from_seed(seed, "dealer")
         self.session_id = self._root.child(_SESSION_ID_INDEX).random_bytes(16).tobytes()
         self._frozen: dict[int, tuple] = {}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .._memory import avoid_hugepage_stalls
 from .errors import PeerError
 from .fixedpoint import MAX_FRAC_BITS, mask_bits
 from .material import MaterialStream
@@ -66,6 +67,7 @@ class Session:
                  rng: CtrStream | None = None, device="cpu") -> None:
         if party not in (0, 1):
             raise ValueError(f"party: must be 0 or 1, got {party!r}")
+        avoid_hugepage_stalls()
         self.party = party
         self.channel = channel
         self.material = material
