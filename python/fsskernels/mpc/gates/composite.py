@@ -6,7 +6,8 @@ softmax(x, dim): m = amax(x) (pairwise tree, exact), e = exp(x - m) (x - m <= 0)
     the maximum contributes exp(0)). Rounds: 2 ceil(log2 n) + 6 + 11 + 2.
 log_softmax(x, dim) = (x - m) - log(S); its ctx also keeps the softmax for the backward.
 layer_norm: mean and variance with the public 1/H encoded at 24 fractional bits (the
-    session's 16 would bias the variance by up to 0.2% for H = 384), rsqrt(var + eps) at 20
+    session's 16 would bias the variance by up to 0.2% for H = 384; the squares are summed
+    before they are truncated: one truncation per row), rsqrt(var + eps) at 20
     output bits over var in [2^-14, 2^10), y = (x - mean) * rsqrt * weight + bias.
 dropout(x, p): the dealer's shared Bernoulli(1 - p) mask m (keep probability quantised to
     2^-16), y = x * m / (1 - p); the backward reuses m.
@@ -54,6 +55,21 @@ def _mean_precise(t: SharedTensor, dims: tuple, out_frac: int) -> SharedTensor:
     shift = t.frac_bits + _MEAN_BITS - out_frac
     with s.protocol("mean"):
         return SharedTensor(s, truncate(s, tot * c, shift, 64), out_frac)
+
+
+def _mean_of_squares(d: SharedTensor, dims: tuple, out_frac: int) -> SharedTensor:
+    """mean(d^2) over ``dims`` (keepdim) at ``out_frac``: the squares stay untruncated at scale
+    2 f_d in Z_2^64 (one Beaver square, d opened once), their row sums are truncated to
+    ``out_frac`` (one truncation per row, not per element), then the mean as _mean_precise.
+    Precondition: sum d^2 < 2^(62 - 2 f_d) (2^30 at f = 16)."""
+    s = d.session
+    sq = mul_to(d, d, 2 * d.frac_bits, ring_bits=64)              # exact, no truncation
+    n = 1
+    for k in dims:
+        n *= d.shape[k]
+    with s.protocol("mean"):
+        tot = truncate(s, sq.share.sum(dim=dims, keepdim=True), sq.frac_bits - out_frac, 64)
+        return SharedTensor(s, truncate(s, tot * round(2.0 ** _MEAN_BITS / n), _MEAN_BITS, 64), out_frac)
 
 
 # ----------------------------------------------------------------------------- softmax family
@@ -174,8 +190,7 @@ def layer_norm(x: SharedTensor, normalized_shape, weight=None, bias=None, eps: f
     f = s.frac_bits
     with s.protocol("layer_norm"):
         d = x - _mean_precise(x, dims, f)
-        sq = mul_to(d, d, f + 8, ring_bits=64)                     # scale 24
-        var = _mean_precise(sq, dims, f + 8)
+        var = _mean_of_squares(d, dims, f + 8)                     # scale 24
         var = var + eps
         rs = rsqrt(var, domain=var_domain, out_frac_bits=f + 4, bits=48)   # scale 20; var < 2^23
         xhat = mul_to(d, rs, f, ring_bits=64)
