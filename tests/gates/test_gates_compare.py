@@ -51,6 +51,28 @@ def test_comparisons_where_clamp_are_exact(run2):
     assert torch.equal(c1, x.clamp(-2, 3)) and torch.equal(c2, x.clamp(min=1)) and torch.equal(c3, x.clamp(max=-1))
 
 
+def test_relu_shifted_opens_x_once_and_is_exact(run2):
+    """k relus of x - t_j under one opening: exact, and the traffic is one 64-bit opening plus
+    k masked bits per element each way (relu alone: 64 + 1 per relu)."""
+    from fsskernels.mpc.gates.compare import relu_shifted
+
+    x = _x()
+    shifts = [-4.0, 4.0 - 2.0 ** -16, 0.0]
+
+    def prog(s):
+        X = shared(s, x)
+        s.reset_stats()
+        ys = relu_shifted(X, shifts)
+        sent = s.stats()["total"]["bytes_sent"]
+        return [y.reveal() for y in ys], sent, relu_shifted(X, [])
+
+    ys, sent, none = run2(prog)
+    for y, t in zip(ys, shifts):
+        assert torch.equal(y, torch.relu(x - t))
+    n = x.numel()
+    assert sent == n * 8 + (len(shifts) * n + 7) // 8 and none == []
+
+
 @pytest.mark.parametrize("n", [1, 2, 7, 128])
 def test_amax_is_exact(run2, n):
     g = torch.Generator().manual_seed(n)  # test data only

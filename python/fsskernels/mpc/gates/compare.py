@@ -55,29 +55,61 @@ def relu(x: SharedTensor, bits: int = DEFAULT_CMP_BITS, ctx=None) -> SharedTenso
     Round 2 opens e = b xor rho (one bit each way) for the dealer's random bit rho; then
     [b] = e + (1 - 2e)[rho] and b x = e x + (1 - 2e)([rho] C - [rho R]) are linear in shares
     (x = C - R mod 2^64). Both openings are uniform (R and rho are fresh one-time pads)."""
+    from .primitives import open_masked
+
+    s = _check_shared(x).session
+    check_bits(bits, x.frac_bits)
+    with s.protocol("relu"):
+        Rp, raw, mp, rhop, rho_a, rhoR = s.take("relu", (bits, x.numel()))
+        xs = x.share.reshape(-1)
+        (C,) = open_masked(s, [(xs + Rp, 64)])
+        y, b = _relu_finish(s, xs, C, raw, mp, rhop, rho_a, rhoR, bits)
+    if ctx is not None:
+        ctx.save(bit=SharedTensor(s, b.reshape(x.shape), 0))
+    return SharedTensor(s, y.reshape(x.shape), x.frac_bits)
+
+
+def relu_shifted(x: SharedTensor, shifts, bits: int = DEFAULT_CMP_BITS) -> list:
+    """[relu(x - t) for t in shifts] (public scalars), exact, two rounds, with x opened once:
+    C = x + R is the opening of every x - t under the same mask R (C - t, public), so the
+    k relus send 64 + k bits per element each way instead of k (64 + 1). The dealer's kind
+    ``relu_k`` gives one R and k independent DCF key pairs at the same point R mod
+    2^(bits-1) (each pair alone is a relu key; a party's keys are fresh pseudorandom strings
+    whatever R is), and k fresh bits rho."""
+    from .primitives import open_masked
+
+    s = _check_shared(x).session
+    check_bits(bits, x.frac_bits)
+    enc = [x._public(float(t), "relu") for t in shifts]
+    k, N = len(enc), x.numel()
+    if k == 0:
+        return []
+    with s.protocol("relu"):
+        Rp, raw, mp, rhop, rho_a, rhoR = s.take("relu_k", (bits, N, k))
+        xs = x.share.reshape(-1)
+        (C,) = open_masked(s, [(xs + Rp, 64)])
+        Ck = torch.cat([C - e.reshape(-1).expand(N) for e in enc])
+        xk = torch.cat([xs - e.reshape(-1).expand(N) if s.party == 0 else xs for e in enc])
+        y, _b = _relu_finish(s, xk, Ck, raw, mp.repeat(k), rhop, rho_a, rhoR, bits)
+    return [SharedTensor(s, y[j * N:(j + 1) * N].reshape(x.shape), x.frac_bits) for j in range(k)]
+
+
+def _relu_finish(s, xs, C, raw, mp, rhop, rho_a, rhoR, n: int):
+    """(shares of relu(x), shares of [x >= 0]) from the opened C = x + R mod 2^64 (relu's
+    rounds after the opening: the DCF, then e = b xor rho)."""
     import fsskernels
 
     from ..fixedpoint import lshr, mask_bits
     from .primitives import keybatch, open_masked
 
-    s = _check_shared(x).session
-    check_bits(bits, x.frac_bits)
-    n = bits
-    with s.protocol("relu"):
-        Rp, raw, mp, rhop, rho_a, rhoR = s.take("relu", (n, x.numel()))
-        xs = x.share.reshape(-1)
-        (C,) = open_masked(s, [(xs + Rp, 64)])
-        t = fsskernels.dcf_eval(s.party, keybatch(raw), mask_bits(C, n - 1).contiguous())
-        beta = t ^ mp
-        if s.party == 0:
-            beta = beta ^ (1 - lshr(C, n - 1) & 1)
-        (e,) = open_masked(s, [(beta ^ rhop, 1)])       # e = b xor rho
-        sgn = 1 - 2 * e
-        b = sgn * rho_a + (e if s.party == 0 else 0)
-        y = e * xs + sgn * (rho_a * C - rhoR)
-    if ctx is not None:
-        ctx.save(bit=SharedTensor(s, b.reshape(x.shape), 0))
-    return SharedTensor(s, y.reshape(x.shape), x.frac_bits)
+    t = fsskernels.dcf_eval(s.party, keybatch(raw), mask_bits(C, n - 1).contiguous())
+    beta = t ^ mp
+    if s.party == 0:
+        beta = beta ^ (1 - lshr(C, n - 1) & 1)
+    (e,) = open_masked(s, [(beta ^ rhop, 1)])       # e = b xor rho
+    sgn = 1 - 2 * e
+    b = sgn * rho_a + (e if s.party == 0 else 0)
+    return e * xs + sgn * (rho_a * C - rhoR), b
 
 
 def relu_backward(ctx, grad: SharedTensor) -> SharedTensor:
@@ -159,7 +191,7 @@ def clamp(x: SharedTensor, min=None, max=None, bits: int = DEFAULT_CMP_BITS) -> 
     s = x.session
     with s.protocol("clamp"):
         if min is not None and max is not None:
-            lo, hi = _relu_many([x - min, x - max], bits)
+            lo, hi = relu_shifted(x, [min, max], bits)
             return (lo - hi) + min
         if min is not None:
             return _relu_many([x - min], bits)[0] + min

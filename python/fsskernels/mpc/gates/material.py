@@ -23,6 +23,9 @@ are the request; N is the number of elements; all shares additive):
                              additive sharing of the one-hot vector e_r.
   relu       (n, N)          relu with the select fused into the comparison (SIGMA-style): see
                              _relu_gen and compare.relu; online 64 + 1 bits per element each way.
+  relu_k     (n, N, k)       k relus of shifted copies x - t_j of one x under one mask R
+                             (compare.relu_shifted, e.g. a clamp): R, k key pairs at R mod 2^(n-1),
+                             m, and k bits rho; online 64 + k bits per element each way.
   bern       (q, shape)      dropout: shares (mod 2^64) of bits m with Pr[m = 1] = q / 2^16.
   trig       (f, shape)      sin/cos: t uniform mod 2^f, shares of round(2^f sin(2 pi t / 2^f)) and
                              of round(2^f cos(2 pi t / 2^f)) (mod 2^64).
@@ -94,20 +97,33 @@ def _relu_schema(spec, party):
             (CODE_RING, (N,), 64), (CODE_RING, (N,), 64)]
 
 
-def _relu_gen(dealer, rng, spec):
+def _relu_gen(dealer, rng, spec, k: int = 1):
     """R uniform mod 2^64 (x + R is opened at 64 bits; its low n bits serve the comparison),
     a 1-bit-output DCF on n-1 bits at alpha = R mod 2^(n-1), XOR shares of m = bit n-1 of R
-    and of a random bit rho, additive shares of rho and of rho * R (mod 2^64)."""
-    n, N = spec
+    and of a random bit rho, additive shares of rho and of rho * R (mod 2^64).
+    k > 1 (kind relu_k, compare.relu_shifted): one R per element for k shifted copies of x,
+    k DCF key pairs per element at that same point, k bits rho (arrays of k N, copy-major)."""
+    n, N = spec[:2]
     _check_bits("comparison width", n, 2, 64)
     (eR0, eR1), R = _shared_mask(dealer, rng, (N,), 64)
-    k0, k1 = _keys(dealer, rng, "dcf", _mask(R, n - 1), np.ones(N, np.uint64), n - 1, 1)
+    Rk = np.tile(R, k)
+    k0, k1 = _keys(dealer, rng, "dcf", _mask(Rk, n - 1), np.ones(k * N, np.uint64), n - 1, 1)
     m = (R >> np.uint64(n - 1)) & np.uint64(1)
     em0, m0 = dealer.prg_entry(rng, (N,), 1)
-    (erho0, erho1), rho = _shared_mask(dealer, rng, (N,), 1)
+    (erho0, erho1), rho = _shared_mask(dealer, rng, (k * N,), 1)
     ea0, ea1 = dealer.share_entry(rng, rho, 64)
-    eb0, eb1 = dealer.share_entry(rng, rho * R, 64)      # wraps mod 2^64
+    eb0, eb1 = dealer.share_entry(rng, rho * Rk, 64)     # wraps mod 2^64
     return [[eR0, k0, em0, erho0, ea0, eb0], [eR1, k1, (CODE_RING, 1, m ^ m0), erho1, ea1, eb1]]
+
+
+def _relu_k_schema(spec, party):
+    n, N, k = spec
+    if not isinstance(k, int) or not 1 <= k <= 64:
+        from ..errors import MaterialError
+
+        raise MaterialError(f"material: relu_k copies k = {k} out of range 1..64")
+    return [(CODE_RING, (N,), 64), (CODE_RAW, (-1,), 8), (CODE_RING, (N,), 1), (CODE_RING, (k * N,), 1),
+            (CODE_RING, (k * N,), 64), (CODE_RING, (k * N,), 64)]
 
 
 # ----------------------------------------------------------------------------- exact truncation
@@ -226,6 +242,7 @@ def register() -> None:
     register_kind("bern", 25, _bern_schema, _bern_gen)
     register_kind("trig", 26, _trig_schema, _trig_gen)
     register_kind("relu", 27, _relu_schema, _relu_gen)
+    register_kind("relu_k", 30, _relu_k_schema, lambda d, r, s: _relu_gen(d, r, s, s[2]))
     register_kind("trunc_xb", 28, _trunc_xb_schema, lambda d, r, s: _trunc_x_gen(d, r, s, False, True))
     register_kind("trunc1_xb", 29, _trunc1_xb_schema, lambda d, r, s: _trunc_x_gen(d, r, s, True, True))
 

@@ -29,7 +29,7 @@ import torch
 
 from ..fixedpoint import mask_bits
 from ..tensor import SharedTensor
-from .compare import DEFAULT_CMP_BITS, _relu_many
+from .compare import DEFAULT_CMP_BITS, relu_shifted
 from .primitives import open_masked
 from .spline import INV_SQRT_2PI, SQRT_2, Spline, erf_np, evaluate, mul_to
 
@@ -86,8 +86,7 @@ def _clamped(x: SharedTensor, sp: Spline, lower: bool, upper: bool, bits: int):
     """(xc, relu(x - hi')) with xc = x clamped into [lo, hi - ulp] (two rounds, exact)."""
     ulp = 2.0 ** -x.frac_bits
     hi = sp.hi - ulp
-    parts = ([x - sp.lo] if lower else []) + ([x - hi] if upper else [])
-    r = _relu_many(parts, bits)
+    r = relu_shifted(x, ([sp.lo] if lower else []) + ([hi] if upper else []), bits)   # x opened once
     xc = x
     if lower:
         xc = r[0] + sp.lo
