@@ -9,4 +9,5 @@ PYBIND11_MODULE(_C, m) {
   fss_py::register_fss(m);
   fss_py::register_ring(m);
   fss_py::register_pack(m);
+  fss_py::register_pool(m);
 }
