@@ -5,6 +5,8 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <sys/mman.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <new>
@@ -12,31 +14,12 @@
 #include <stdexcept>
 #include <string>
 
-#include "buffer_pool.h"
 #include "fsskernels/zeroize.h"
 
 namespace fss_py {
 namespace py = pybind11;
 
 using U64Array = py::array_t<uint64_t, py::array::c_style>;
-
-// Outputs this large come from the buffer pool.
-constexpr size_t kPooledBytes = size_t(4) << 20;
-
-// The owner of an output buffer: erased first if secret, then pooled or freed.
-struct PooledBuffer {
-  void* p;
-  size_t n;
-  bool secret;
-  bool pooled = true;
-};
-
-inline void release_pooled(void* q) {
-  PooledBuffer* b = static_cast<PooledBuffer*>(q);
-  if (b->secret) fss::secure_zero(b->p, b->n);
-  if (b->pooled) pool_put(b->p, b->n); else std::free(b->p);
-  delete b;
-}
 using U8Array = py::array_t<uint8_t, py::array::c_style>;
 
 // Requires a C-contiguous numpy array of exactly dtype uint64 (no silent conversion).
@@ -61,35 +44,46 @@ inline U8Array require_u8(const py::handle& obj, const char* name) {
 }
 
 // A new C-contiguous numpy array for large kernel outputs (key batches, shares). Buffers of
-// 4 MiB and more come from the buffer pool (buffer_pool.h: 2 MiB-aligned, huge pages, reused
-// across calls so the kernels do not fault in fresh memory); the array owns the buffer
-// through a capsule that returns it to the pool.
+// 4 MiB and more are 2 MiB-aligned and advised as transparent huge pages, so the kernels
+// do not pay one page fault per 4 KiB of fresh memory (costly in VMs); the array owns the
+// memory through a capsule.
 template <class T>
 py::array_t<T, py::array::c_style> new_output_array(std::vector<py::ssize_t> shape) {
   size_t count = 1;
   for (py::ssize_t d : shape) count *= static_cast<size_t>(d);
   const size_t bytes = count * sizeof(T);
-  if (bytes < kPooledBytes) return py::array_t<T, py::array::c_style>(shape);
-  size_t cls = 0;
-  void* p = pool_get(bytes, &cls);
-  py::capsule owner(new PooledBuffer{p, cls, false}, &release_pooled);
+  constexpr size_t kHuge = size_t(2) << 20;
+  if (bytes < 2 * kHuge) return py::array_t<T, py::array::c_style>(shape);
+  void* p = nullptr;
+  const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
+  if (posix_memalign(&p, kHuge, rounded) != 0 || !p) throw std::bad_alloc();
+  madvise(p, rounded, MADV_HUGEPAGE);  // advisory: ignored where THP is unavailable
+  py::capsule owner(p, [](void* q) { std::free(q); });
   return py::array_t<T, py::array::c_style>(shape, static_cast<T*>(p), owner);
 }
 
 // A new C-contiguous uint8 array for secret key bytes: like new_output_array, but the memory
-// is always owned by a capsule that erases it (fss::secure_zero) before it is freed or
-// pooled, so key material does not linger in freed memory once the last view of it is gone.
+// is always owned by a capsule that erases it (fss::secure_zero) before freeing, so key
+// material does not linger in freed heap memory once the last view of it is gone.
 inline py::array_t<uint8_t, py::array::c_style> new_secret_bytes(size_t bytes) {
-  const bool pooled = bytes >= kPooledBytes;
-  size_t cls = 0;
+  struct Owned {
+    void* p;
+    size_t n;
+  };
+  constexpr size_t kHuge = size_t(2) << 20;
+  const bool huge = bytes >= 2 * kHuge;
+  const size_t align = huge ? kHuge : 64;
+  const size_t rounded = bytes == 0 ? align : (bytes + align - 1) / align * align;
   void* p = nullptr;
-  if (pooled) {
-    p = pool_get(bytes, &cls);
-  } else {
-    cls = bytes == 0 ? 64 : (bytes + 63) / 64 * 64;
-    if (posix_memalign(&p, 64, cls) != 0 || !p) throw std::bad_alloc();
-  }
-  py::capsule owner(new PooledBuffer{p, cls, true, pooled}, &release_pooled);
+  if (posix_memalign(&p, align, rounded) != 0 || !p) throw std::bad_alloc();
+  if (huge) madvise(p, rounded, MADV_HUGEPAGE);
+  Owned* o = new Owned{p, rounded};
+  py::capsule owner(o, [](void* q) {
+    Owned* w = static_cast<Owned*>(q);
+    fss::secure_zero(w->p, w->n);
+    std::free(w->p);
+    delete w;
+  });
   return py::array_t<uint8_t, py::array::c_style>({static_cast<py::ssize_t>(bytes)}, static_cast<uint8_t*>(p), owner);
 }
 
@@ -97,6 +91,5 @@ inline py::array_t<uint8_t, py::array::c_style> new_secret_bytes(size_t bytes) {
 void register_fss(py::module_& m);
 void register_ring(py::module_& m);
 void register_pack(py::module_& m);
-void register_pool(py::module_& m);
 
 }  // namespace fss_py

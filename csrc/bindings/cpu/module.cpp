@@ -9,5 +9,4 @@ PYBIND11_MODULE(_C, m) {
   fss_py::register_fss(m);
   fss_py::register_ring(m);
   fss_py::register_pack(m);
-  fss_py::register_pool(m);
 }
