@@ -187,6 +187,7 @@ def _operand_mask(dealer, seq: int, slot: int, L: int, shape: tuple, ref: tuple)
     """(mask values, [entry party 0, entry party 1] or None if the parties hold it already)."""
     import numpy as np
 
+    from .dealer import _mask
     from .errors import MaterialError
     from .material import expand_prg
 
@@ -201,7 +202,7 @@ def _operand_mask(dealer, seq: int, slot: int, L: int, shape: tuple, ref: tuple)
             (e0, m0), (e1, m1) = dealer._prg(ms, shape, L), dealer._prg(ms, shape, L)
         finally:
             ms.wipe()
-        return _ring(m0 + m1, L), [e0, e1]
+        return _mask(m0 + m1, L), [e0, e1]
     src = seq - delta
     if src < 0 or not dealer.served(src):
         raise MaterialError(f"material: mask reference to piece {src}, which was not served")
@@ -213,7 +214,7 @@ def _operand_mask(dealer, seq: int, slot: int, L: int, shape: tuple, ref: tuple)
         s0, s1 = ms.random_seed16(), ms.random_seed16()
     finally:
         ms.wipe()
-    m = _ring(expand_prg(s0, gen, L) + expand_prg(s1, gen, L), L)
+    m = _mask(expand_prg(s0, gen, L) + expand_prg(s1, gen, L), L)
     if flags & T_GEN:
         m = m.swapaxes(-1, -2)
     m = m.reshape(_swap(shape) if flags & T_USE else shape)
@@ -222,22 +223,14 @@ def _operand_mask(dealer, seq: int, slot: int, L: int, shape: tuple, ref: tuple)
     return np.ascontiguousarray(m), None
 
 
-def _ring(v, L: int):
-    import numpy as np
-
-    return v if L >= 64 else v & np.uint64((1 << L) - 1)
-
-
 def make_triple(dealer, rng, seq: int, kind: str, spec: tuple) -> list:
     """Both halves of an ``rtriple`` / ``rmatmul_triple`` piece (see the module header)."""
-    import numpy as np
-
+    from .dealer import _check_L, _mask, _t, _u
     from .errors import MaterialError
     from .linalg import ring_matmul
 
     L, sa, sb, da, fa, ga, db, fb, gb = spec
-    if not isinstance(L, int) or not 2 <= L <= 64:
-        raise MaterialError(f"material: ring width {L} out of range 2..64")
+    _check_L(L)
     sa, sb = tuple(sa), tuple(sb)
     a, ea = _operand_mask(dealer, seq, 0, L, sa, (da, fa, tuple(ga)))
     if fb & ALIAS_A:
@@ -246,11 +239,7 @@ def make_triple(dealer, rng, seq: int, kind: str, spec: tuple) -> list:
         b, eb = a, None
     else:
         b, eb = _operand_mask(dealer, seq, 1, L, sb, (db, fb, tuple(gb)))
-    if kind == "rtriple":
-        c = _ring(a * b, L)
-    else:
-        t = lambda v: torch.from_numpy(np.ascontiguousarray(v).view(np.int64))  # noqa: E731
-        c = _ring(ring_matmul(t(a), t(b)).contiguous().numpy().view(np.uint64), L)
+    c = _mask(a * b if kind == "rtriple" else _u(ring_matmul(_t(a), _t(b))), L)
     ec0, ec1 = dealer._share(rng, c, L)
     halves = [[], []]
     for ent in (ea, eb):
