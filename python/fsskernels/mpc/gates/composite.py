@@ -26,7 +26,7 @@ from ..truncation import truncate
 from .compare import amax
 from .normalize import log as _log, reciprocal, rsqrt
 from .smooth import exp
-from .spline import mul_to
+from .spline import mul_sum_to, mul_to
 
 _MEAN_BITS = 24
 
@@ -43,18 +43,27 @@ def _row_domain(n: int) -> tuple[int, int]:
     return (0, max(1, math.ceil(math.log2(max(n, 1)))) + 1)
 
 
-def _mean_precise(t: SharedTensor, dims: tuple, out_frac: int) -> SharedTensor:
-    """Mean over ``dims`` (keepdim) as sum * round(2^24 / n) truncated in the 64-bit ring:
-    relative error of the constant <= 2^-24 * n. Precondition |sum| < 2^(36 - frac_bits)."""
-    s = t.session
+def _count(t: SharedTensor, dims: tuple) -> int:
     n = 1
     for d in dims:
         n *= t.shape[d]
-    tot = t.share.sum(dim=dims, keepdim=True)
+    return n
+
+
+def _mean_precise(t: SharedTensor, dims: tuple, out_frac: int) -> SharedTensor:
+    """Mean over ``dims`` (keepdim) as sum * round(2^24 / n) truncated in the 64-bit ring:
+    relative error of the constant <= 2^-24 * n. Precondition |sum| < 2^(36 - frac_bits)."""
+    tot = SharedTensor(t.session, t.share.sum(dim=dims, keepdim=True), t.frac_bits)
+    return _mean_from_sum(tot, _count(t, dims), out_frac)
+
+
+def _mean_from_sum(tot: SharedTensor, n: int, out_frac: int) -> SharedTensor:
+    """tot / n at ``out_frac`` (as _mean_precise, from the sum of n values)."""
+    s = tot.session
     c = round(2.0 ** _MEAN_BITS / n)
-    shift = t.frac_bits + _MEAN_BITS - out_frac
+    shift = tot.frac_bits + _MEAN_BITS - out_frac
     with s.protocol("mean"):
-        return SharedTensor(s, truncate(s, tot * c, shift, 64), out_frac)
+        return SharedTensor(s, truncate(s, tot.share * c, shift, 64), out_frac)
 
 
 def _mean_of_squares(d: SharedTensor, dims: tuple, out_frac: int) -> SharedTensor:
@@ -62,14 +71,8 @@ def _mean_of_squares(d: SharedTensor, dims: tuple, out_frac: int) -> SharedTenso
     2 f_d in Z_2^64 (one Beaver square, d opened once), their row sums are truncated to
     ``out_frac`` (one truncation per row, not per element), then the mean as _mean_precise.
     Precondition: sum d^2 < 2^(62 - 2 f_d) (2^30 at f = 16)."""
-    s = d.session
-    sq = mul_to(d, d, 2 * d.frac_bits, ring_bits=64)              # exact, no truncation
-    n = 1
-    for k in dims:
-        n *= d.shape[k]
-    with s.protocol("mean"):
-        tot = truncate(s, sq.share.sum(dim=dims, keepdim=True), sq.frac_bits - out_frac, 64)
-        return SharedTensor(s, truncate(s, tot * round(2.0 ** _MEAN_BITS / n), _MEAN_BITS, 64), out_frac)
+    tot = mul_sum_to(d, d, dims, out_frac, ring_bits=64)
+    return _mean_from_sum(tot, _count(d, dims), out_frac)
 
 
 # ----------------------------------------------------------------------------- softmax family
@@ -103,7 +106,7 @@ def softmax_backward(ctx, grad: SharedTensor) -> SharedTensor:
     _need(ctx, "y", "softmax")
     s = grad.session
     with s.protocol("softmax_backward"):
-        gy = mul_to(grad, ctx.y, s.frac_bits).sum(ctx.dim, keepdim=True)
+        gy = mul_sum_to(grad, ctx.y, ctx.dim, s.frac_bits)      # one truncation per row
         return mul_to(ctx.y, grad - gy, s.frac_bits)
 
 
@@ -211,14 +214,15 @@ def _affine(t: SharedTensor, weight, bias) -> SharedTensor:
 
 def layer_norm_backward(ctx, grad: SharedTensor) -> SharedTensor:
     """dx = rs * (g - mean(g) - xhat * mean(g * xhat)) with g = grad * weight (weight and
-    bias are frozen: only dx). About eight rounds."""
+    bias are frozen: only dx). The products g * xhat are summed before they are truncated
+    (one truncation per row). About eight rounds."""
     _need(ctx, "rs", "layer_norm")
     s = grad.session
     f = s.frac_bits
     with s.protocol("layer_norm_backward"):
         g = _affine(grad, ctx.weight, None)
-        gx = mul_to(g, ctx.xhat, f)
-        mg, mgx = _mean_precise(g, ctx.dims, f), _mean_precise(gx, ctx.dims, f)
+        sgx = mul_sum_to(g, ctx.xhat, ctx.dims, f)
+        mg, mgx = _mean_precise(g, ctx.dims, f), _mean_from_sum(sgx, _count(g, ctx.dims), f)
         inner = g - mg - mul_to(ctx.xhat, mgx, f)
         return mul_to(inner, ctx.rs, f, ring_bits=64)
 

@@ -85,6 +85,23 @@ def mul_to(a: SharedTensor, b: SharedTensor, out_frac: int, ring_bits: int | Non
     """a * b (broadcast) at ``out_frac`` fractional bits: one Beaver product in the
     mul_bits ring (or ``ring_bits``) and one exact truncation by fa + fb - out_frac (two
     rounds). Precondition: |a * b| < 2^(L - 2) ring units at scale fa + fb."""
+    return _product_to(a, b, out_frac, ring_bits, None)
+
+
+def mul_sum_to(a: SharedTensor, b: SharedTensor, dims, out_frac: int, ring_bits: int | None = None) -> SharedTensor:
+    """sum(a * b) over ``dims`` (keepdim, after broadcasting) at ``out_frac``: the products
+    stay untruncated in the ring, their sums are truncated once (one truncation per output
+    element instead of one per product; two rounds, as mul_to). The sum is exact before the
+    truncation, so the result is floor(sum / 2^shift): at least as precise as summing
+    truncated products. Precondition: |sum(a * b)| < 2^(L - 2) ring units at scale fa + fb
+    (the single products may exceed it: the ring sum is exact mod 2^L)."""
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    if not dims:
+        raise ValueError("dims: give at least one dimension to sum over")
+    return _product_to(a, b, out_frac, ring_bits, dims)
+
+
+def _product_to(a: SharedTensor, b: SharedTensor, out_frac: int, ring_bits: int | None, dims) -> SharedTensor:
     from ..material import broadcast_shape
     from ..truncation import truncate
 
@@ -98,6 +115,8 @@ def mul_to(a: SharedTensor, b: SharedTensor, out_frac: int, ring_bits: int | Non
     with s.protocol("mul"):
         _ta, tb, tc, get_E, get_F = product_operands(s, a, b, L, "triple")
         z = a.share * get_F() + get_E() * tb + tc
+        if dims is not None:
+            z = z.sum(dim=dims, keepdim=True)
         return SharedTensor(s, truncate(s, z, shift, L) if shift > 0 else z, out_frac)
 
 
