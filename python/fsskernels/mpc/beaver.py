@@ -53,13 +53,34 @@ def matmul(x: SharedTensor, y: SharedTensor) -> SharedTensor:
     matmul_shape(tuple(x.shape), tuple(y.shape))
     trunc, L, shift = _plan(x, y.frac_bits)
     with s.protocol("matmul"):
-        A, B, C, get_E, get_F = product_operands(s, x, y, L, "matmul_triple")
-        # One round, two messages: E's product with B overlaps F's transfer.
-        z = ring_matmul(get_E(), B) + C
-        z = z + ring_matmul(x.share, get_F())
+        z = _matmul_ring(x, y, L)
         if trunc:
             return SharedTensor(s, truncate(s, z, shift, L), x.frac_bits + y.frac_bits - shift)
         return SharedTensor(s, z, x.frac_bits + y.frac_bits)
+
+
+def matmul_unreduced(x: SharedTensor, y: SharedTensor):
+    """x @ y for fixed-point x, y as an ``Unreduced`` product (shares mod 2^mul_bits at scale
+    f_x + f_y, not truncated): one round, the caller adds it to other products of that scale
+    and truncates the sum once (mpc/unreduced.py). ValueError for ring-integer operands."""
+    from .unreduced import Unreduced
+
+    s = x.session
+    x._same_session(y, "matmul")
+    matmul_shape(tuple(x.shape), tuple(y.shape))
+    trunc, L, _shift = _plan(x, y.frac_bits)
+    if not trunc:
+        raise ValueError("matmul: an unreduced product needs fixed-point operands on both sides")
+    with s.protocol("matmul"):
+        return Unreduced(s, _matmul_ring(x, y, L), L, x.frac_bits + y.frac_bits)
+
+
+def _matmul_ring(x: SharedTensor, y: SharedTensor, L: int) -> torch.Tensor:
+    """Shares mod 2^L of x @ y at scale f_x + f_y (one matrix triple, one round)."""
+    A, B, C, get_E, get_F = product_operands(x.session, x, y, L, "matmul_triple")
+    # One round, two messages: E's product with B overlaps F's transfer.
+    z = ring_matmul(get_E(), B) + C
+    return z + ring_matmul(x.share, get_F())
 
 
 def _public_operand(x: SharedTensor, w, op: str) -> tuple[torch.Tensor, int]:

@@ -66,8 +66,11 @@ class FrozenMatrix:
     def __repr__(self) -> str:
         return f"FrozenMatrix(mode={self.mode}, shape={self.shape}, frac_bits={self.frac_bits}, bits={self.bits})"
 
-    def rmatmul(self, x: SharedTensor) -> SharedTensor:
-        """x @ self for a shared x of shape (..., m, k)."""
+    def rmatmul(self, x: SharedTensor, add=None) -> SharedTensor:
+        """x @ self for a shared x of shape (..., m, k). ``add``: an optional Unreduced
+        product (mpc/unreduced.py) of the output's shape at scale f_x + f_W, in a ring at
+        least as wide as this matrix's, added before the one truncation: the result is
+        floor((x @ W + add) / 2^shift). Its precondition is this product's, for the sum."""
         s = self.session
         if not isinstance(x, SharedTensor):
             raise ValueError("matmul: the left operand of a FrozenMatrix product must be a SharedTensor")
@@ -82,12 +85,13 @@ class FrozenMatrix:
                              "the shared operand must be fixed point too")
         L, shift = self.bits, min(self.frac_bits, x.frac_bits)
         frac = x.frac_bits + self.frac_bits - (shift if trunc else 0)
+        extra = self._check_add(add, out_shape, x.frac_bits + self.frac_bits, trunc)
         t = int(self.transposed)
         with s.protocol("matmul_frozen"):
             if self.mode == "shared":
                 A, C = s.take("frozen_triple", (L, self.mask_seq, self.base_shape, tuple(x.shape), t))
                 (E,) = s.open([x.share - A], L, reduce=False)
-                z = ring_matmul(x.share, self._get("F")) + ring_matmul(E, self._get("B")) + C
+                z = ring_matmul(x.share, self._get("F")) + ring_matmul(E, self._get("B")) + C + extra
                 return SharedTensor(s, truncate(s, z, shift, L) if trunc else z, frac)
             o = self.owner
             mat = s.take("owner_triple", (L, self.mask_seq, self.base_shape, tuple(x.shape), o, t))
@@ -96,7 +100,7 @@ class FrozenMatrix:
                 # p's share A @ F + C_p does not involve X: computed while o multiplies
                 A, Cp = mat
                 s.send_ring([x.share - A], L)
-                z = ring_matmul(A, self._get("F")) + Cp
+                z = ring_matmul(A, self._get("F")) + Cp + extra
                 if not trunc:
                     out = z
                 else:
@@ -105,13 +109,33 @@ class FrozenMatrix:
             else:
                 (Co,) = mat
                 (E,) = s.recv_ring([tuple(x.shape)], L)
-                z = ring_matmul(x.share + E, self._get("W")) + Co
+                z = ring_matmul(x.share + E, self._get("W")) + Co + extra
                 if not trunc:
                     out = z
                 else:
                     (cp,) = s.recv_ring([out_shape], L, new_round=False)
                     out = trunc1_opener_finish(s, trunc1_masked(s, z, tm, L), cp, tm, L, shift)
             return SharedTensor(s, out, frac)
+
+
+    def _check_add(self, add, out_shape: tuple, scale: int, trunc: bool):
+        """add's shares (0 without one) after checking it fits this product."""
+        if add is None:
+            return 0
+        from .unreduced import Unreduced
+
+        if not isinstance(add, Unreduced):
+            raise ValueError(f"add: expected an Unreduced product, got {type(add).__name__}")
+        if add.session is not self.session:
+            raise ValueError("add: belongs to a different session")
+        if not trunc:
+            raise ValueError("add: only fixed-point products (which truncate) take an unreduced term")
+        if add.shape != tuple(out_shape) or add.frac_bits != scale:
+            raise ValueError(f"add: expected shape {tuple(out_shape)} at scale {scale}, "
+                             f"got {add.shape} at scale {add.frac_bits}")
+        if add.bits < self.bits:
+            raise ValueError(f"add: its ring ({add.bits} bits) is narrower than this matrix's ({self.bits} bits)")
+        return add.share
 
 
 def _bits_for(session, frac_bits: int) -> int:

@@ -23,7 +23,7 @@ import math
 from ..mpc.tensor import SharedTensor
 from .gates import gates
 from .layers import Dropout
-from .linear import FrozenSlice, LoRALinear
+from .linear import FrozenSlice, LoRALinear, fused_lora_backward, fused_lora_forward
 from .module import Module
 
 DEFAULT_MASK_BIG = 64
@@ -69,12 +69,7 @@ class SelfAttention(Module):
         c = 1.0 / math.sqrt(self.head_dim)
         fused = self._fused()
         if fused is not None:  # one frozen product for the three projections
-            outs = fused.forward_split(x)
-            for i, n in enumerate(("query", "key", "value")):
-                m = getattr(self, n)
-                if isinstance(m, LoRALinear):
-                    outs[i] = outs[i] + m.adapter_forward(x)
-            yq, yk, yv = outs
+            yq, yk, yv = fused_lora_forward(fused, [self.query, self.key, self.value], x)
         else:
             yq, yk, yv = self.query(x), self.key(x), self.value(x)
         q = self._split(yq * c)
@@ -111,12 +106,8 @@ class SelfAttention(Module):
         fused = self._fused()
         parts = []
         if fused is not None:
-            for n in names:
-                m = getattr(self, n)
-                if isinstance(m, LoRALinear) and n in grads:
-                    parts.append(m.adapter_backward(grads[n], need_input_grad))
-            if need_input_grad:
-                parts.append(fused.backward_cat([grads[n] for n in names]))
+            mods = [getattr(self, n) for n in names]
+            parts = fused_lora_backward(fused, mods, [grads.get(n) for n in names], need_input_grad)
         else:
             parts = [getattr(self, n).backward(grads[n], need_input_grad) for n in names if n in grads]
         if not need_input_grad:

@@ -20,7 +20,9 @@ from __future__ import annotations
 import torch
 
 from .. import mpc
+from ..mpc.beaver import matmul_unreduced
 from ..mpc.tensor import SharedTensor
+from ..mpc.unreduced import Unreduced
 from .gates import gates
 from .module import Module, Param
 
@@ -79,17 +81,20 @@ class FrozenLinear(Module):
         self.bias = (share_param(session, bias, owner=owner, shape=(self.out_features,), name=f"{name}.bias")
                      if has_bias else None)
 
-    def forward(self, x: SharedTensor) -> SharedTensor:
+    def forward(self, x: SharedTensor, add=None) -> SharedTensor:
+        """x @ W^T + b; ``add``: an optional Unreduced term (e.g. a LoRA adapter's) summed
+        with x @ W^T before the product's one truncation."""
         if x.shape[-1] != self.in_features:
             raise ValueError(f"x: last dimension {x.shape[-1]} does not match in_features {self.in_features}")
-        y = x @ self.frozen
+        y = self.frozen.rmatmul(x, add=add)
         return y + self.bias if self.bias is not None else y
 
-    def backward(self, g: SharedTensor, need_input_grad: bool = True) -> SharedTensor | None:
-        """dx = g @ W (no state needed: the layer is frozen); None if not needed."""
+    def backward(self, g: SharedTensor, need_input_grad: bool = True, add=None) -> SharedTensor | None:
+        """dx = g @ W (+ ``add``, an Unreduced term, before the truncation; no state needed:
+        the layer is frozen); None if not needed."""
         if g.shape[-1] != self.out_features:
             raise ValueError(f"grad: last dimension {g.shape[-1]} does not match out_features {self.out_features}")
-        return g @ self.frozen.T if need_input_grad else None
+        return self.frozen.T.rmatmul(g, add=add) if need_input_grad else None
 
 
 class Linear(Module):
@@ -152,15 +157,28 @@ class LoRALinear(Module):
     def out_features(self) -> int:
         return self.base.out_features
 
+    # The adapter's last product and the base's are summed before one truncation when the
+    # base is a FrozenLinear (mpc/unreduced.py); subclasses that replace adapter_forward or
+    # adapter_backward set this to False.
+    fuses_truncation = True
+
     def forward(self, x: SharedTensor) -> SharedTensor:
+        if self.fuses_truncation and isinstance(self.base, FrozenLinear):
+            return self.base.forward(x, add=self.adapter_forward(x, unreduced=True))
         return self.base(x) + self.adapter_forward(x)
 
     def backward(self, g: SharedTensor, need_input_grad: bool = True) -> SharedTensor | None:
-        dx = self.adapter_backward(g, need_input_grad)
-        return self.base.backward(g) + dx if need_input_grad else None
+        fuse = self.fuses_truncation and isinstance(self.base, FrozenLinear)
+        dx = self.adapter_backward(g, need_input_grad, unreduced=fuse)
+        if not need_input_grad:
+            return None
+        if isinstance(dx, SharedTensor):
+            return self.base.backward(g) + dx
+        return self.base.backward(g, add=dx)
 
-    def adapter_forward(self, x: SharedTensor) -> SharedTensor:
-        """The adapter's term (alpha/r) B A dropout(x) alone (saves its backward state)."""
+    def adapter_forward(self, x: SharedTensor, unreduced: bool = False):
+        """The adapter's term (alpha/r) B A dropout(x) alone (saves its backward state); with
+        ``unreduced``, its last product is left untruncated (an Unreduced at scale 2f)."""
         MF = gates()
         dctx = None
         if self.training and self.p > 0:
@@ -171,10 +189,14 @@ class LoRALinear(Module):
         h = xd @ self.lora_A.value.T
         hs = h * self._scale if self.scaling != 1.0 else h
         self._save(xd=xd, hs=hs, dctx=dctx)
+        if unreduced:
+            return matmul_unreduced(hs, self.lora_B.value.T)
         return hs @ self.lora_B.value.T
 
-    def adapter_backward(self, g: SharedTensor, need_input_grad: bool = True) -> SharedTensor | None:
-        """Accumulates dA, dB; returns the adapter's part of dx (None if not needed)."""
+    def adapter_backward(self, g: SharedTensor, need_input_grad: bool = True, unreduced: bool = False):
+        """Accumulates dA, dB; returns the adapter's part of dx (None if not needed). With
+        ``unreduced`` and no dropout, that part is an untruncated Unreduced at scale 2f (to be
+        summed with the base's dx before one truncation); with dropout, a SharedTensor."""
         st = self._pop()
         xd, hs, dctx = st["xd"], st["hs"], st["dctx"]
         gf = _flat(g)
@@ -184,6 +206,8 @@ class LoRALinear(Module):
         self.lora_A.accumulate(_flat(dh).T @ _flat(xd))
         if not need_input_grad:
             return None
+        if unreduced and dctx is None:
+            return matmul_unreduced(dh, self.lora_A.value)
         dxd = dh @ self.lora_A.value
         if dctx is not None:
             dxd = gates().dropout_backward(dctx, dxd)
@@ -212,19 +236,19 @@ class FusedFrozenLinear(Module):
     def in_features(self) -> int:
         return self.linear.in_features
 
-    def forward_split(self, x: SharedTensor) -> list:
-        y = self.linear(x)
+    def forward_split(self, x: SharedTensor, add=None) -> list:
+        """The parts' outputs; ``add``: an optional Unreduced term of the fused width."""
+        y = self.linear.forward(x, add=add)
         out, i = [], 0
         for n in self.splits:
             out.append(y[..., i:i + n])
             i += n
         return out
 
-    def backward_cat(self, grads) -> SharedTensor:
-        """dx for the gradients of every part (one frozen product)."""
-        from .. import mpc
-
-        return self.linear.backward(mpc.cat(list(grads), dim=-1))
+    def backward_cat(self, grads, add=None) -> SharedTensor:
+        """dx for the gradients of every part (one frozen product; ``add``: an optional
+        Unreduced term of dx's shape summed before its truncation)."""
+        return self.linear.backward(mpc.cat(list(grads), dim=-1), add=add)
 
     def part(self, i: int) -> "FrozenSlice":
         return FrozenSlice(self, i)
@@ -251,3 +275,40 @@ class FrozenSlice(Module):
                  SharedTensor(s, torch.zeros(tuple(g.shape[:-1]) + (n,), dtype=torch.int64, device=g.device), g.frac_bits)
                  for i, n in enumerate(self.fused.splits)]
         return self.fused.backward_cat(parts)
+
+
+def fused_lora_forward(fused: FusedFrozenLinear, modules, x: SharedTensor) -> list:
+    """The outputs of ``fused``'s parts for ``modules`` (each a FrozenSlice of it, or a
+    LoRALinear around one): the LoRA adapters' last products are summed with the frozen
+    product before its one truncation (one truncation per output element instead of two);
+    adapters that do not fuse (``fuses_truncation`` False) add their truncated term after."""
+    scale = x.frac_bits + fused.linear.frozen.frac_bits
+    terms = [m.adapter_forward(x, unreduced=True) if _fuses(m) else None for m in modules]
+    outs = fused.forward_split(x, add=Unreduced.cat_parts(x.session, terms, fused.splits, scale))
+    for i, m in enumerate(modules):
+        if isinstance(m, LoRALinear) and not _fuses(m):
+            outs[i] = outs[i] + m.adapter_forward(x)
+    return outs
+
+
+def fused_lora_backward(fused: FusedFrozenLinear, modules, grads, need_input_grad: bool) -> list:
+    """Accumulates the LoRA modules' dA, dB for their gradients (``grads``, None where a part
+    needs none) and returns the terms of dx to add (empty if not need_input_grad): the frozen
+    product of every part's gradient, with the fusing adapters' untruncated dx terms summed in
+    before its truncation, plus the terms of the adapters that do not fuse."""
+    parts, terms = [], None
+    for m, g in zip(modules, grads):
+        if not isinstance(m, LoRALinear) or g is None:
+            continue
+        d = m.adapter_backward(g, need_input_grad, unreduced=True) if _fuses(m) else m.adapter_backward(g, need_input_grad)
+        if isinstance(d, Unreduced):
+            terms = d if terms is None else terms + d
+        elif d is not None:
+            parts.append(d)
+    if need_input_grad:
+        parts.append(fused.backward_cat(grads, add=terms))
+    return parts
+
+
+def _fuses(m) -> bool:
+    return isinstance(m, LoRALinear) and m.fuses_truncation

@@ -45,7 +45,7 @@ from ..mpc.gates.fourier import fourier_features
 from ..mpc.tensor import SharedTensor, cat
 from .attention import DEFAULT_MASK_BIG, SelfAttention
 from .gates import gates
-from .linear import LoRALinear
+from .linear import fused_lora_forward
 from .module import Module
 
 
@@ -154,12 +154,7 @@ class RFASelfAttention(Module):
         fused = base._fused()
         if fused is None:
             return self.query(x), self.key(x), self.value(x)
-        outs = fused.forward_split(x)
-        for i, n in enumerate(("query", "key", "value")):
-            m = getattr(self, n)
-            if isinstance(m, LoRALinear):
-                outs[i] = outs[i] + m.adapter_forward(x)
-        return outs
+        return fused_lora_forward(fused, [self.query, self.key, self.value], x)
 
     def forward(self, x: SharedTensor, mask_add: SharedTensor | None = None) -> SharedTensor:
         if x.ndim != 3:

@@ -56,6 +56,8 @@ class LoraProjection:
 
 
 class PopulationAdapter(LoRALinear):
+    fuses_truncation = False  # its adapter_forward/backward replace LoRALinear's
+
     def __init__(self, base: Module, r: int) -> None:
         Module.__init__(self)  # no Params: the adapters are per-candidate inputs, set by ``set``
         self.base = base
