@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from fsskernels.mpc.gates.spline import mul_sum_to, mul_to
+from fsskernels.mpc.gates.spline import mul_sum_to, mul_to, mul_unreduced
 
 from gate_helpers import shared
 from gate_model import enc
@@ -71,3 +71,59 @@ def test_mul_sum_to_bad_dims(run2):
         return True
 
     assert run2(prog)
+
+
+def test_mul_unreduced_terms_summed_then_truncated(run2):
+    """u = a * b - c * d (broadcast rows) truncated once equals the floor of the exact sum."""
+    g = torch.Generator().manual_seed(9)  # test data only
+    a, b = torch.randn(3, 8, generator=g, dtype=torch.float64), torch.randn(3, 1, generator=g, dtype=torch.float64)
+    c, d = torch.randn(3, 8, generator=g, dtype=torch.float64), torch.randn(1, 8, generator=g, dtype=torch.float64)
+
+    def prog(s):
+        u = mul_unreduced(shared(s, a), shared(s, b, owner=1)) - mul_unreduced(shared(s, c), shared(s, d, owner=1))
+        return u.truncated(16).reveal()
+
+    y = run2(prog)
+    ea, eb, ec, ed = (np.array(enc(t).tolist(), dtype=object) for t in (a, b, c, d))
+    exact = ea * eb - ec * ed
+    want = torch.tensor([[v >> 16 for v in row] for row in exact.tolist()], dtype=torch.int64)
+    assert torch.equal(torch.round(y * 2.0 ** 16).to(torch.int64), want)
+
+
+def test_layer_norm_ring_width():
+    from types import SimpleNamespace
+
+    from fsskernels.mpc import FixedPointConfig
+    from fsskernels.mpc.gates.composite import _layer_norm_ring
+
+    s = SimpleNamespace(frac_bits=16, config=FixedPointConfig())
+    assert _layer_norm_ring(s, 384, (-14, 10)) == 54      # 9 + 10 + 32 + 2 = 53 -> mul_bits
+    assert _layer_norm_ring(s, 4096, (-14, 10)) == 56     # 12 + 10 + 32 + 2
+    assert _layer_norm_ring(s, 4096, (-14, 40)) == 64     # capped
+    with pytest.raises(ValueError, match="var_domain"):
+        _layer_norm_ring(s, 384, None)
+
+
+def test_layer_norm_backward_sends_two_openings_and_one_truncation_per_element(run2):
+    """Per element and direction: grad and g = grad * weight opened (54 bits each), g's
+    truncation and dx's one truncation (54 + 1 bits each); everything else is per row (the
+    unfused backward sent 402 bits per element: two more truncations and x-hat's 64-bit term)."""
+    rows, h = 8, 384
+    g = torch.Generator().manual_seed(10)  # test data only
+    x = torch.randn(rows, h, generator=g, dtype=torch.float64)
+    gy = torch.randn(rows, h, generator=g, dtype=torch.float64)
+    w = 1 + 0.1 * torch.randn(h, generator=g, dtype=torch.float64)
+
+    def prog(s):
+        import fsskernels.mpc.functional as MF
+
+        X, G, W = shared(s, x), shared(s, gy, owner=1), shared(s, w, owner=1)
+        c = MF.Ctx()
+        MF.layer_norm(X, (h,), W, None, ctx=c)
+        s.reset_stats()
+        MF.layer_norm_backward(c, G)
+        return s.stats()["total"]["bytes_sent"]
+
+    sent = run2(prog)
+    per_element = (54 + 55 + 54 + 55) / 8
+    assert sent <= rows * h * per_element + rows * 100

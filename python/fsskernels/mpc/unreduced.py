@@ -33,15 +33,29 @@ class Unreduced:
         return tuple(self.share.shape)
 
     def __add__(self, other: "Unreduced") -> "Unreduced":
+        """The sum (broadcasting, as torch); the ring is the narrower of the two."""
         if not isinstance(other, Unreduced):
             raise ValueError(f"add: expected an Unreduced product, got {type(other).__name__}")
         if other.session is not self.session:
             raise ValueError("add: the products belong to different sessions")
         if other.frac_bits != self.frac_bits:
             raise ValueError(f"add: scales differ ({self.frac_bits} and {other.frac_bits} fractional bits)")
-        if other.shape != self.shape:
-            raise ValueError(f"add: shapes differ ({self.shape} and {other.shape})")
+        try:
+            torch.broadcast_shapes(self.shape, other.shape)
+        except RuntimeError:
+            raise ValueError(f"add: shapes differ ({self.shape} and {other.shape})") from None
         return Unreduced(self.session, self.share + other.share, min(self.bits, other.bits), self.frac_bits)
+
+    def __neg__(self) -> "Unreduced":
+        return Unreduced(self.session, -self.share, self.bits, self.frac_bits)
+
+    def __sub__(self, other: "Unreduced") -> "Unreduced":
+        if not isinstance(other, Unreduced):
+            raise ValueError(f"sub: expected an Unreduced product, got {type(other).__name__}")
+        return self + (-other)
+
+    def __getitem__(self, idx) -> "Unreduced":
+        return Unreduced(self.session, self.share[idx], self.bits, self.frac_bits)
 
     def truncated(self, shift: int) -> SharedTensor:
         """floor(value / 2^shift) as a SharedTensor in Z_2^64 (exact truncation)."""

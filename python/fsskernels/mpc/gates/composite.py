@@ -21,12 +21,12 @@ import math
 
 import torch
 
-from ..tensor import SharedTensor
+from ..tensor import SharedTensor, cat
 from ..truncation import truncate
 from .compare import amax
 from .normalize import log as _log, reciprocal, rsqrt
 from .smooth import exp
-from .spline import mul_sum_to, mul_to
+from .spline import mul_sum_to, mul_to, mul_unreduced
 
 _MEAN_BITS = 24
 
@@ -66,12 +66,12 @@ def _mean_from_sum(tot: SharedTensor, n: int, out_frac: int) -> SharedTensor:
         return SharedTensor(s, truncate(s, tot.share * c, shift, 64), out_frac)
 
 
-def _mean_of_squares(d: SharedTensor, dims: tuple, out_frac: int) -> SharedTensor:
+def _mean_of_squares(d: SharedTensor, dims: tuple, out_frac: int, ring_bits: int) -> SharedTensor:
     """mean(d^2) over ``dims`` (keepdim) at ``out_frac``: the squares stay untruncated at scale
-    2 f_d in Z_2^64 (one Beaver square, d opened once), their row sums are truncated to
-    ``out_frac`` (one truncation per row, not per element), then the mean as _mean_precise.
-    Precondition: sum d^2 < 2^(62 - 2 f_d) (2^30 at f = 16)."""
-    tot = mul_sum_to(d, d, dims, out_frac, ring_bits=64)
+    2 f_d in the ``ring_bits`` ring (one Beaver square, d opened once), their row sums are
+    truncated to ``out_frac`` (one truncation per row, not per element), then the mean as
+    _mean_precise. Precondition: sum d^2 < 2^(ring_bits - 2 - 2 f_d)."""
+    tot = mul_sum_to(d, d, dims, out_frac, ring_bits=ring_bits)
     return _mean_from_sum(tot, _count(d, dims), out_frac)
 
 
@@ -191,16 +191,32 @@ def layer_norm(x: SharedTensor, normalized_shape, weight=None, bias=None, eps: f
         raise ValueError(f"eps: must be a finite number >= 0, got {eps!r}")
     dims = tuple(range(x.ndim - len(ns), x.ndim))
     f = s.frac_bits
+    L = _layer_norm_ring(s, _count(x, dims), var_domain)
     with s.protocol("layer_norm"):
         d = x - _mean_precise(x, dims, f)
-        var = _mean_of_squares(d, dims, f + 8)                     # scale 24
+        var = _mean_of_squares(d, dims, f + 8, L)                  # scale 24
         var = var + eps
         rs = rsqrt(var, domain=var_domain, out_frac_bits=f + 4, bits=48)   # scale 20; var < 2^23
-        xhat = mul_to(d, rs, f, ring_bits=64)
+        xhat = mul_to(d, rs, f, ring_bits=L)
         y = _affine(xhat, weight, bias)
     if ctx is not None:
         ctx.save(rs=rs, xhat=xhat, weight=weight, dims=dims)
     return y
+
+
+def _layer_norm_ring(s, n: int, var_domain) -> int:
+    """The ring of LayerNorm's products with d = x - mean (the sum of squares and
+    d * rsqrt): the sum of n squares at scale 2f is below n 2^(e_hi + 2f) for a variance in
+    the domain [2^e_lo, 2^e_hi), and |x-hat| <= sqrt(n) keeps d * rsqrt (scale f + 20) far
+    below that, so ceil(log2 n) + e_hi + 2f + 2 bits satisfy |z| < 2^(L-2). Never narrower than
+    mul_bits (so rsqrt, opened once, serves the backward's products in that ring too), at most
+    64 (MiniLM at f = 16: 54 instead of 64)."""
+    try:
+        e_hi = int(var_domain[1])
+    except (TypeError, IndexError, ValueError):
+        raise ValueError(f"var_domain: expected (e_lo, e_hi) exponents, got {var_domain!r}") from None
+    need = math.ceil(math.log2(max(n, 2))) + e_hi + 2 * s.frac_bits + 2
+    return min(64, max(s.config.mul_bits, need))
 
 
 def _affine(t: SharedTensor, weight, bias) -> SharedTensor:
@@ -213,18 +229,23 @@ def _affine(t: SharedTensor, weight, bias) -> SharedTensor:
 
 
 def layer_norm_backward(ctx, grad: SharedTensor) -> SharedTensor:
-    """dx = rs * (g - mean(g) - xhat * mean(g * xhat)) with g = grad * weight (weight and
-    bias are frozen: only dx). The products g * xhat are summed before they are truncated
-    (one truncation per row). About eight rounds."""
+    """dx = rs * (g - mean(g)) - x-hat * (rs * mean(g * x-hat)) with g = grad * weight (weight
+    and bias are frozen: only dx). The products g * x-hat are summed before their truncation
+    (one per row), and dx's three terms are summed untruncated at scale f + 20 and truncated
+    once; rs and x-hat were opened in the forward, so g * rs opens nothing. Twelve rounds.
+    Precondition: |dx| < 2^(mul_bits - 2 - f - 20) (2^16 at the defaults)."""
     _need(ctx, "rs", "layer_norm")
     s = grad.session
     f = s.frac_bits
+    rs, xhat, dims = ctx.rs, ctx.xhat, ctx.dims
     with s.protocol("layer_norm_backward"):
         g = _affine(grad, ctx.weight, None)
-        sgx = mul_sum_to(g, ctx.xhat, ctx.dims, f)
-        mg, mgx = _mean_precise(g, ctx.dims, f), _mean_from_sum(sgx, _count(g, ctx.dims), f)
-        inner = g - mg - mul_to(ctx.xhat, mgx, f)
-        return mul_to(inner, ctx.rs, f, ring_bits=64)
+        sums = cat([SharedTensor(s, g.share.sum(dim=dims, keepdim=True), f), mul_sum_to(g, xhat, dims, f)], dim=-1)
+        means = _mean_from_sum(sums, _count(g, dims), f)                    # [mean(g), mean(g x-hat)]
+        rs_means = mul_unreduced(rs, means)                                  # rows, scale f + 20
+        t = rs_means[..., 1:2].truncated(f)                                  # rs * mean(g x-hat), scale 20
+        u = mul_unreduced(g, rs) - rs_means[..., 0:1] - mul_unreduced(xhat, t)
+        return u.truncated(rs.frac_bits)
 
 
 # ----------------------------------------------------------------------------- dropout

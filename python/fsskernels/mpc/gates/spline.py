@@ -101,20 +101,41 @@ def mul_sum_to(a: SharedTensor, b: SharedTensor, dims, out_frac: int, ring_bits:
     return _product_to(a, b, out_frac, ring_bits, dims)
 
 
-def _product_to(a: SharedTensor, b: SharedTensor, out_frac: int, ring_bits: int | None, dims) -> SharedTensor:
+def mul_unreduced(a: SharedTensor, b: SharedTensor, ring_bits: int | None = None):
+    """a * b (broadcast) as an ``Unreduced`` product: shares mod 2^L (L = mul_bits or
+    ``ring_bits``) at scale fa + fb, not truncated (one round; nothing travels for operands
+    opened before in that ring). The caller adds it to other terms of that scale and
+    truncates the sum once (mpc/unreduced.py)."""
+    from ..unreduced import Unreduced
+
+    a._same_session(b, "mul")
+    if a.frac_bits == 0 or b.frac_bits == 0:
+        raise ValueError("mul: an unreduced product needs fixed-point operands on both sides")
+    L = ring_bits or a.session.config.mul_bits
+    with a.session.protocol("mul"):
+        return Unreduced(a.session, _beaver_z(a, b, L), L, a.frac_bits + b.frac_bits)
+
+
+def _beaver_z(a: SharedTensor, b: SharedTensor, L: int) -> torch.Tensor:
+    """Shares mod 2^L of a * b at scale fa + fb (one Beaver product, broadcasting)."""
     from ..material import broadcast_shape
+
+    broadcast_shape(tuple(a.shape), tuple(b.shape))
+    _ta, tb, tc, get_E, get_F = product_operands(a.session, a, b, L, "triple")
+    return a.share * get_F() + get_E() * tb + tc
+
+
+def _product_to(a: SharedTensor, b: SharedTensor, out_frac: int, ring_bits: int | None, dims) -> SharedTensor:
     from ..truncation import truncate
 
     s = a.session
     a._same_session(b, "mul")
-    broadcast_shape(tuple(a.shape), tuple(b.shape))
     shift = a.frac_bits + b.frac_bits - out_frac
     if shift < 0:
         raise ValueError(f"mul: cannot raise the scale from {a.frac_bits + b.frac_bits} to {out_frac}")
     L = (ring_bits or s.config.mul_bits) if shift > 0 else 64
     with s.protocol("mul"):
-        _ta, tb, tc, get_E, get_F = product_operands(s, a, b, L, "triple")
-        z = a.share * get_F() + get_E() * tb + tc
+        z = _beaver_z(a, b, L)
         if dims is not None:
             z = z.sum(dim=dims, keepdim=True)
         return SharedTensor(s, truncate(s, z, shift, L) if shift > 0 else z, out_frac)
