@@ -2,15 +2,16 @@
 
 A Beaver or frozen-weight product of two fixed-point tensors is exact in the L-bit ring before
 its truncation. Products that are added anyway (LoRA's adapter term and the frozen base
-projection; the input gradients of several projections) can be summed there and truncated
-once: one exact truncation instead of one per term (fewer rounds, L + 2 bits less per element
-each way, one DCF key less), and floor(sum) is at least as precise as a sum of floors.
+projection; the terms of LayerNorm's input gradient) can be summed there and truncated once:
+one exact truncation instead of one per term (a round and L + 1 bits per element each way
+less, one DCF key less), and floor(sum) is at least as precise as a sum of floors.
 
-``Unreduced`` carries such a sum between the producer (``beaver.matmul_unreduced``) and the
-consumer that truncates it (``FrozenMatrix.rmatmul(x, add=...)`` or ``truncated``).
-Its shares are meaningful mod 2^bits only, so it is deliberately not a SharedTensor: it has
-no arithmetic beyond adding terms of the same scale. Precondition of the final truncation:
-|sum| < 2^(L-2) ring units at the scale, with L the narrowest ring of the terms.
+``Unreduced`` carries such a sum between its producers (``beaver.matmul_unreduced``,
+``gates.spline.mul_unreduced``) and the consumer that truncates it
+(``FrozenMatrix.rmatmul(x, add=...)`` or ``truncated``). Its shares are meaningful mod 2^bits
+only, so it is deliberately not a SharedTensor: it only adds and subtracts terms of the same
+scale (broadcasting) and takes slices. Precondition of the final truncation: |sum| < 2^(L-2)
+ring units at the scale, with L the narrowest ring of the terms (docs/runtime.md section 3).
 """
 from __future__ import annotations
 
