@@ -104,3 +104,41 @@ def test_bad_inputs_raise_value_error_naming_the_argument():
         MF.lt(t, other)
     with pytest.raises(ValueError, match="empty"):
         MF.amax(mpc.SharedTensor(s0, torch.zeros(2, 0, dtype=torch.int64), 16), 1)
+
+
+def test_relu_shifted_low_bits_only_is_exact_mod_2_bits(run2):
+    """low_bits_only: C opened at 32 bits (4 bytes + k bits per element each way); the shares
+    sum to relu(x - t) mod 2^32 exactly (their high bits are not meaningful)."""
+    from fsskernels.mpc.gates.compare import relu_shifted
+
+    x = _x()
+    shifts = [-4.0, 4.0 - 2.0 ** -16]
+
+    def prog(s):
+        X = shared(s, x)
+        s.reset_stats()
+        ys = relu_shifted(X, shifts, 32, low_bits_only=True)
+        return [y.share for y in ys], s.stats()["total"]["bytes_sent"]
+
+    (s0, sent), (s1, _) = mpc.run_local(prog, seed=11)
+    for a, b, t in zip(s0, s1, shifts):
+        want = enc(torch.relu(x - t)) & 0xFFFFFFFF
+        assert torch.equal((a + b) & 0xFFFFFFFF, want)
+    n = x.numel()
+    assert sent == n * 4 + (len(shifts) * n + 7) // 8
+
+
+@pytest.mark.parametrize("gate,open_bytes", [("exp", 4), ("sigmoid", 4), ("tanh", 4), ("gelu", 8)])
+def test_smooth_gate_clamps_open_x_at_32_bits_unless_a_tail_needs_64(run2, gate, open_bytes):
+    """exp, sigmoid and tanh use their clamped input only through the spline (its low 32 bits):
+    x is opened mod 2^32; GeLU adds x itself above the domain, so its clamp opens 64 bits."""
+    x = _x()
+
+    def prog(s):
+        X = shared(s, x)
+        s.reset_stats()
+        getattr(MF, gate)(X)
+        return s.stats()["protocols"][f"{gate}/relu"]["bytes_sent"]
+
+    n = x.numel()
+    assert run2(prog) == n * open_bytes + (2 * n + 7) // 8

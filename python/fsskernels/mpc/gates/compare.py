@@ -69,13 +69,19 @@ def relu(x: SharedTensor, bits: int = DEFAULT_CMP_BITS, ctx=None) -> SharedTenso
     return SharedTensor(s, y.reshape(x.shape), x.frac_bits)
 
 
-def relu_shifted(x: SharedTensor, shifts, bits: int = DEFAULT_CMP_BITS) -> list:
+def relu_shifted(x: SharedTensor, shifts, bits: int = DEFAULT_CMP_BITS, low_bits_only: bool = False) -> list:
     """[relu(x - t) for t in shifts] (public scalars), exact, two rounds, with x opened once:
     C = x + R is the opening of every x - t under the same mask R (C - t, public), so the
     k relus send 64 + k bits per element each way instead of k (64 + 1). The dealer's kind
     ``relu_k`` gives one R and k independent DCF key pairs at the same point R mod
     2^(bits-1) (each pair alone is a relu key; a party's keys are fresh pseudorandom strings
-    whatever R is), and k fresh bits rho."""
+    whatever R is), and k fresh bits rho.
+
+    ``low_bits_only``: C is opened mod 2^bits (bits + k bits per element each way) and the
+    results are shares valid mod 2^bits ONLY (their high bits are garbage): for callers that
+    use nothing but the low ``bits`` bits (the clamps in front of a spline without a linear
+    tail). Every step of the relu is a ring operation, so it is exact mod 2^bits, and C mod
+    2^bits is as uniform as C."""
     from .primitives import open_masked
 
     s = _check_shared(x).session
@@ -87,7 +93,7 @@ def relu_shifted(x: SharedTensor, shifts, bits: int = DEFAULT_CMP_BITS) -> list:
     with s.protocol("relu"):
         Rp, raw, mp, rhop, rho_a, rhoR = s.take("relu_k", (bits, N, k))
         xs = x.share.reshape(-1)
-        (C,) = open_masked(s, [(xs + Rp, 64)])
+        (C,) = open_masked(s, [(xs + Rp, bits if low_bits_only else 64)])
         Ck = torch.cat([C - e.reshape(-1).expand(N) for e in enc])
         xk = torch.cat([xs - e.reshape(-1).expand(N) if s.party == 0 else xs for e in enc])
         y, _b = _relu_finish(s, xk, Ck, raw, mp.repeat(k), rhop, rho_a, rhoR, bits)

@@ -31,7 +31,7 @@ from ..fixedpoint import mask_bits
 from ..tensor import SharedTensor
 from .compare import DEFAULT_CMP_BITS, relu_shifted
 from .primitives import open_masked
-from .spline import INV_SQRT_2PI, SQRT_2, Spline, erf_np, evaluate, mul_to
+from .spline import INV_SQRT_2PI, SQRT_2, Spline, erf_np, evaluate, input_bits, mul_to
 
 
 def _gelu(x):
@@ -82,11 +82,15 @@ def _check(x) -> SharedTensor:
     return x
 
 
-def _clamped(x: SharedTensor, sp: Spline, lower: bool, upper: bool, bits: int):
-    """(xc, relu(x - hi')) with xc = x clamped into [lo, hi - ulp] (two rounds, exact)."""
+def _clamped(x: SharedTensor, sp: Spline, lower: bool, upper: bool, bits: int, tail: bool):
+    """(xc, relu(x - hi')) with xc = x clamped into [lo, hi - ulp] (two rounds, exact).
+    Without a linear ``tail`` the clamped x only feeds the spline, which reads its low
+    input_bits bits: when those fit in ``bits``, x is opened mod 2^bits instead of 2^64 and xc
+    is valid mod 2^bits only (relu_shifted's low_bits_only)."""
     ulp = 2.0 ** -x.frac_bits
     hi = sp.hi - ulp
-    r = relu_shifted(x, ([sp.lo] if lower else []) + ([hi] if upper else []), bits)   # x opened once
+    low = not tail and input_bits(x.session, sp, x.frac_bits) <= bits
+    r = relu_shifted(x, ([sp.lo] if lower else []) + ([hi] if upper else []), bits, low_bits_only=low)
     xc = x
     if lower:
         xc = r[0] + sp.lo
@@ -100,7 +104,7 @@ def _smooth(x: SharedTensor, name: str, ctx, bits: int, lower=True, upper=True, 
     s = x.session
     sp = SPLINES[name]
     with s.protocol(name):
-        xc, above = _clamped(x, sp, lower, upper, bits)
+        xc, above = _clamped(x, sp, lower, upper, bits, tail=bool(right_tail_slope))
         want_grad = ctx is not None and len(sp.fns) > 1
         spl = sp if want_grad or len(sp.fns) == 1 else Spline(sp.name, sp.lo, sp.n, sp.s, sp.fns[:1])
         vals = evaluate(xc, spl)

@@ -162,6 +162,16 @@ def evaluate(x: SharedTensor, sp: Spline, out_frac: int | None = None) -> list[S
     return [y[j] for j in range(m)]
 
 
+def input_bits(s, sp: Spline, fx: int, out_frac: int | None = None) -> int:
+    """How many low bits of a clamped input ``evaluate`` uses: the index reads x mod
+    2^(k + n) (trunc_reduce) and the offset enters the slope product mod 2^L, so shares of
+    the input that are valid only mod 2^b serve for any b >= max(k + n, L)."""
+    F = s.frac_bits if out_frac is None else out_frac
+    k = fx - sp.s
+    tables = _tables(sp, F, fx)
+    return max(k + sp.n, _product_ring(s, tables[1:2 * len(sp.fns):2], k))
+
+
 def _product_ring(s, slopes: torch.Tensor, k: int) -> int:
     """The ring width of the product B * delta: the slopes are public table entries and
     0 <= delta < 2^k ring units (x was clamped into the spline's domain and delta is its offset
