@@ -1,6 +1,8 @@
 """Smooth activations on shares: gelu, tanh, sigmoid, exp, sin, cos (forward and backward).
 
-Each is clamp (two rounds, exact) + spline (four rounds), six rounds in all; the derivative
+Each is clamp (two rounds, exact; x is opened once for both bounds, mod 2^32 when the clamped
+x only feeds the spline, mod 2^64 for GeLU, which adds x itself above its domain) + spline (four
+rounds), six rounds in all; the derivative
 for the backward comes from the same lookup when a ``ctx`` is given (no extra rounds), and
 the backward is one product (two rounds). Domains, tails and error bounds (max abs error
 against float64 on the same fixed-point input, frac_bits 16; checked by tests/gates):
