@@ -96,10 +96,10 @@ def test_lora_layer_fused_truncation():
     """The LoRA layer over a FrozenLinear, forward and backward, with the adapter's products
     fused into the base's truncation and not: both close to float math; the fused one sends
     exactly one truncation per output element less (2 * (54 + 1) bits each)."""
-    w = torch.randn(10, 12, generator=torch.Generator().manual_seed(6), dtype=torch.float64) * 0.3
-    A = torch.randn(4, 12, generator=torch.Generator().manual_seed(7), dtype=torch.float64) * 0.3
-    Bm = torch.randn(10, 4, generator=torch.Generator().manual_seed(8), dtype=torch.float64) * 0.3
-    g = torch.randn(2, 6, 10, generator=torch.Generator().manual_seed(9), dtype=torch.float64)
+    w = torch.randn(10, 12, generator=torch.Generator().manual_seed(6), dtype=torch.float64) * 0.3  # test data only
+    A = torch.randn(4, 12, generator=torch.Generator().manual_seed(7), dtype=torch.float64) * 0.3  # test data only
+    Bm = torch.randn(10, 4, generator=torch.Generator().manual_seed(8), dtype=torch.float64) * 0.3  # test data only
+    g = torch.randn(2, 6, 10, generator=torch.Generator().manual_seed(9), dtype=torch.float64)  # test data only
 
     def prog(s, fuse):
         base = FrozenLinear(s, 12, 10, w if s.party == 1 else None, torch.zeros(10) if s.party == 1 else None, owner=1)
